@@ -1,0 +1,108 @@
+"""`chatsales run`: materialize every asset through Dagster, on the project's instance, so
+the run shows up in the Dagster UI history, then print a short summary."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .settings import DBT_PROJECT_DIR, dagster_home, export_dbt_env, state_dir, warehouse
+from .warehouse import table_counts
+
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+"""
+
+
+def ensure_dagster_home() -> Path:
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def prepare_dbt() -> None:
+    """Write dbt's manifest.json, which the Dagster definitions are built from."""
+    export_dbt_env()
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run(
+        [str(dbt), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR,
+        check=True,
+    )
+
+
+@dataclass
+class RunReport:
+    success: bool
+    run_id: str
+    log_path: Path
+    failures: list[str] = field(default_factory=list)
+    checks_passed: int = 0
+    checks_failed: list[str] = field(default_factory=list)
+    mart_rows: dict[str, int] = field(default_factory=dict)
+
+
+def run_pipeline(log_path: Path | None = None) -> RunReport:
+    """Run `warehouse_job` in process against the project's Dagster instance."""
+    ensure_dagster_home()
+    prepare_dbt()
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+
+    log_path = log_path or state_dir() / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
+    job = defs.resolve_job_def("warehouse_job")
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"loggers": {"console": {"config": {"log_path": str(log_path)}}}},
+            raise_on_error=False,
+        )
+    report = RunReport(success=result.success, run_id=result.run_id, log_path=log_path)
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            reason = (error.message if error else "unknown error").strip().splitlines()[0]
+            report.failures.append(f"{event.step_key}: {reason}")
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            report.checks_passed += 1
+        else:
+            report.checks_failed.append(
+                f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+            )
+    if result.success:
+        report.mart_rows = table_counts("marts")
+    return report
+
+
+def print_summary(report: RunReport) -> None:
+    target = warehouse()
+    if not report.success:
+        for failure in report.failures or ["the run failed"]:
+            print(f"✗ {failure}")
+        print(f"Full log: {report.log_path}")
+        return
+    print("\nDone. Rows per mart:")
+    for table, rows in report.mart_rows.items():
+        print(f"  marts.{table:<28} {rows:>10,}")
+    checks = f"{report.checks_passed} checks passed"
+    if report.checks_failed:
+        checks += f", {len(report.checks_failed)} failed: " + "; ".join(report.checks_failed)
+    print(f"\n{checks}.")
+    where = target.duckdb_path if target.kind == "duckdb" else target.sqlalchemy_url.split("@")[-1]
+    print(f"Warehouse: {where} (schemas staging, intermediate, marts)")
+    print(f"Run {report.run_id}: full log {report.log_path}")
+    print("Dagster UI with this run in its history: .venv/bin/chatsales ui  → http://127.0.0.1:3000")

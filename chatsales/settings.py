@@ -1,0 +1,118 @@
+"""One place that turns the environment into settings for dlt, dbt and Dagster.
+
+`CHATSALES_WAREHOUSE` picks the warehouse (`duckdb:///path` or `postgresql://...`),
+`CHATSALES_LANDING` the landing folder. Everything else derives from these two.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DEFAULT_WAREHOUSE = f"duckdb:///{REPO_ROOT / 'data' / 'warehouse.duckdb'}"
+DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
+DEFAULT_DAGSTER_HOME = REPO_ROOT / ".dagster_home"
+
+# The machines this runs on may have no internet: keep dlt and dbt from phoning home.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+# dlt finds .dlt/config.toml and secrets.toml here whatever the working directory.
+os.environ.setdefault("DLT_PROJECT_DIR", str(REPO_ROOT))
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A parsed `CHATSALES_WAREHOUSE` URL."""
+
+    url: str
+
+    @property
+    def kind(self) -> str:
+        scheme = urlparse(self.url).scheme
+        if scheme == "duckdb":
+            return "duckdb"
+        if scheme in ("postgresql", "postgres"):
+            return "postgres"
+        raise ValueError(
+            f"CHATSALES_WAREHOUSE={self.url!r}: expected duckdb:///path or postgresql://..."
+        )
+
+    @property
+    def duckdb_path(self) -> Path:
+        if self.kind != "duckdb":
+            raise ValueError("not a DuckDB warehouse")
+        raw = self.url[len("duckdb:///") :]
+        path = Path(raw)
+        return path if path.is_absolute() else REPO_ROOT / path
+
+    @property
+    def postgres(self) -> dict[str, str]:
+        parsed = urlparse(self.url)
+        return {
+            "host": parsed.hostname or "localhost",
+            "port": str(parsed.port or 5432),
+            "user": unquote(parsed.username or "postgres"),
+            "password": unquote(parsed.password or ""),
+            "dbname": parsed.path.lstrip("/") or "postgres",
+        }
+
+    def dlt_destination(self):
+        """The dlt destination object for this warehouse."""
+        import dlt
+
+        if self.kind == "duckdb":
+            self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+            return dlt.destinations.duckdb(str(self.duckdb_path))
+        return dlt.destinations.postgres(self.sqlalchemy_url)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.kind == "duckdb":
+            return f"duckdb:///{self.duckdb_path}"
+        pg = self.postgres
+        auth = pg["user"] + (f":{pg['password']}" if pg["password"] else "")
+        return f"postgresql://{auth}@{pg['host']}:{pg['port']}/{pg['dbname']}"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables read by dbt_project/profiles.yml."""
+        if self.kind == "duckdb":
+            return {"CHATSALES_DBT_TARGET": "duckdb", "CHATSALES_DUCKDB_PATH": str(self.duckdb_path)}
+        pg = self.postgres
+        return {
+            "CHATSALES_DBT_TARGET": "postgres",
+            "CHATSALES_PG_HOST": pg["host"],
+            "CHATSALES_PG_PORT": pg["port"],
+            "CHATSALES_PG_USER": pg["user"],
+            "CHATSALES_PG_PASSWORD": pg["password"],
+            "CHATSALES_PG_DBNAME": pg["dbname"],
+        }
+
+
+def warehouse() -> Warehouse:
+    return Warehouse(os.environ.get("CHATSALES_WAREHOUSE") or DEFAULT_WAREHOUSE)
+
+
+def landing_dir() -> Path:
+    raw = os.environ.get("CHATSALES_LANDING")
+    path = Path(raw) if raw else DEFAULT_LANDING
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def state_dir() -> Path:
+    """Where runs keep local state: dlt pipeline folders and run logs."""
+    raw = os.environ.get("CHATSALES_STATE_DIR")
+    return Path(raw) if raw else REPO_ROOT / "data"
+
+
+def dagster_home() -> Path:
+    raw = os.environ.get("DAGSTER_HOME")
+    return Path(raw) if raw else DEFAULT_DAGSTER_HOME
+
+
+def export_dbt_env() -> None:
+    """Point dbt's profile at the configured warehouse (dbt reads env vars)."""
+    os.environ.update(warehouse().dbt_env())

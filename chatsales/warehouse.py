@@ -1,0 +1,53 @@
+"""Small read helpers over the configured warehouse (summaries, tests, checks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .settings import Warehouse, warehouse
+
+
+@contextmanager
+def connect(target: Warehouse | None = None, read_only: bool = True) -> Iterator[Any]:
+    """A DB-API connection to the warehouse (DuckDB read-only by default)."""
+    target = target or warehouse()
+    if target.kind == "duckdb":
+        import duckdb
+
+        conn = duckdb.connect(str(target.duckdb_path), read_only=read_only)
+    else:
+        import psycopg2
+
+        conn = psycopg2.connect(**target.postgres)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def query(sql: str, target: Warehouse | None = None) -> list[tuple]:
+    with connect(target) as conn:
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def table_counts(schema: str, target: Warehouse | None = None) -> dict[str, int]:
+    """Row counts of every table in a schema, by table name."""
+    target = target or warehouse()
+    placeholder = "?" if target.kind == "duckdb" else "%s"
+    with connect(target) as conn:
+        cursor = conn.cursor()
+        cursor.execute(
+            "select table_name from information_schema.tables "
+            f"where table_schema = {placeholder} order by table_name",
+            (schema,),
+        )
+        names = [row[0] for row in cursor.fetchall()]
+        counts = {}
+        for name in names:
+            cursor.execute(f'select count(*) from "{schema}"."{name}"')
+            counts[name] = cursor.fetchone()[0]
+        return counts

@@ -1,0 +1,141 @@
+"""The manager directory: `<landing>/managers.csv`, the identity map of the warehouse.
+
+Columns: manager_id, name, crm_user_id, wazzup_channel_ids, telegram_user_ids,
+whatsapp_names, timezone, active (several values in a cell separated by `;`). Its
+`manager_id` is the manager_id everywhere in the marts. Replaced whole on every load.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import dlt
+import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+COLUMNS = [
+    "manager_id", "name", "crm_user_id", "wazzup_channel_ids",
+    "telegram_user_ids", "whatsapp_names", "timezone", "active",
+]  # fmt: skip
+IDENTITY_COLUMNS = {
+    # column in managers.csv: identity_kind
+    "crm_user_id": "crm_user_id",
+    "wazzup_channel_ids": "wazzup_channel_id",
+    "telegram_user_ids": "telegram_user_id",
+    "whatsapp_names": "whatsapp_name",
+}
+MANAGERS_SCHEMA = pa.schema(
+    [
+        pa.field("manager_id", pa.string(), nullable=False),
+        ("name", pa.string()),
+        ("crm_user_id", pa.string()),
+        ("timezone", pa.string()),
+        ("active", pa.bool_()),
+    ]
+)
+IDENTITIES_SCHEMA = pa.schema(
+    [
+        pa.field("manager_id", pa.string(), nullable=False),
+        pa.field("identity_kind", pa.string(), nullable=False),
+        pa.field("identity_value", pa.string(), nullable=False),
+    ]
+)
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("landing_file", pa.string()),
+        ("landing_line", pa.int64()),
+        ("raw_payload", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+TRUE_VALUES = {"true", "1", "yes", "y", "да"}
+FALSE_VALUES = {"false", "0", "no", "n", "нет"}
+
+
+class ManagersFileError(ValueError):
+    """managers.csv cannot be read at all (not a single bad row)."""
+
+
+def _split(cell: str | None) -> list[str]:
+    return [part.strip() for part in (cell or "").split(";") if part.strip()]
+
+
+def _active(cell: str | None) -> bool:
+    value = (cell or "true").strip().lower() or "true"
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ValueError(f"active must be true/false, got {cell!r}")
+
+
+def read_managers(path: Path) -> tuple[list[dict], list[dict], list[dict]]:
+    """Managers, identities and quarantined rows of a managers.csv."""
+    managers, identities, rejected = [], [], []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ManagersFileError(f"{path}: missing columns {', '.join(missing)}")
+        seen: set[str] = set()
+        for row in reader:
+            line = reader.line_num
+            try:
+                manager_id = (row["manager_id"] or "").strip()
+                if not manager_id:
+                    raise ValueError("manager_id is empty")
+                if manager_id in seen:
+                    raise ValueError(f"manager_id {manager_id} appears twice")
+                manager = {
+                    "manager_id": manager_id,
+                    "name": (row["name"] or "").strip() or manager_id,
+                    "crm_user_id": (row["crm_user_id"] or "").strip() or None,
+                    "timezone": (row["timezone"] or "").strip() or None,
+                    "active": _active(row["active"]),
+                }
+            except ValueError as exc:
+                log.warning("directory: quarantined %s line %s: %s", path.name, line, exc)
+                rejected.append(
+                    {"source": "directory", "landing_file": path.name, "landing_line": line,
+                     "raw_payload": ",".join(str(row.get(c) or "") for c in COLUMNS),
+                     "reason": str(exc)}
+                )  # fmt: skip
+                continue
+            seen.add(manager_id)
+            managers.append(manager)
+            for column, kind in IDENTITY_COLUMNS.items():
+                for value in _split(row[column]):
+                    identities.append(
+                        {"manager_id": manager_id, "identity_kind": kind, "identity_value": value}
+                    )
+    return managers, identities, rejected
+
+
+@dlt.source(name="directory")
+def directory(landing_dir: str | Path):
+    """Managers and their identities (CRM user, Wazzup channels, Telegram ids, WhatsApp names)."""
+    path = Path(landing_dir) / "managers.csv"
+    if path.is_file():
+        managers, identities, rejected = read_managers(path)
+    else:
+        log.info("directory: no %s, skipped (every message will be 'unassigned')", path)
+        managers, identities, rejected = [], [], []
+
+    @dlt.resource(name="managers", primary_key="manager_id", write_disposition="replace")
+    def managers_table() -> Iterator[pa.Table]:
+        yield pa.Table.from_pylist(managers, schema=MANAGERS_SCHEMA)
+
+    @dlt.resource(write_disposition="replace")
+    def manager_identities() -> Iterator[pa.Table]:
+        yield pa.Table.from_pylist(identities, schema=IDENTITIES_SCHEMA)
+
+    @dlt.resource(write_disposition="replace")
+    def quarantine() -> Iterator[pa.Table]:
+        yield pa.Table.from_pylist(rejected, schema=QUARANTINE_SCHEMA)
+
+    return managers_table, manager_identities, quarantine

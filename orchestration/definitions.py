@@ -1,0 +1,24 @@
+"""The one Dagster entry point: `dagster dev -w workspace.yaml` loads `defs` from here."""
+
+from __future__ import annotations
+
+from dagster import Definitions, in_process_executor, multiprocess_executor
+
+from chatsales.settings import warehouse
+
+from .assets.dbt import dbt_models
+from .assets.ingestion import ingestion_assets
+from .jobs import warehouse_job
+from .loggers import progress_logger
+from .resources import resources
+
+# DuckDB has one writer per file: run steps one after another there.
+executor = in_process_executor if warehouse().kind == "duckdb" else multiprocess_executor
+
+defs = Definitions(
+    assets=[*ingestion_assets, dbt_models],
+    jobs=[warehouse_job],
+    resources=resources,
+    executor=executor,
+    loggers={"console": progress_logger},
+)

@@ -1,0 +1,64 @@
+"""A console logger that shows progress (which asset, rows loaded, failed checks) instead of
+every Dagster event, and writes the full log to a file when given `log_path`."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dagster import Field, InitLoggerContext, logger
+from dagster._core.events import DagsterEventType
+from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
+
+
+def describe(event) -> str | None:
+    """One short line for the events a person running the pipeline cares about."""
+    kind = event.event_type
+    if kind == DagsterEventType.STEP_START:
+        return f"▶ {event.step_key}"
+    if kind == DagsterEventType.ASSET_MATERIALIZATION:
+        materialization = event.event_specific_data.materialization
+        rows = materialization.metadata.get("rows_loaded")
+        suffix = f"  {rows.value:,} rows loaded" if rows is not None else ""
+        return f"  ✓ {materialization.asset_key.to_user_string()}{suffix}"
+    if kind == DagsterEventType.ASSET_CHECK_EVALUATION:
+        evaluation = event.event_specific_data
+        if not evaluation.passed:
+            key = evaluation.asset_key.to_user_string()
+            return f"  ✗ check {evaluation.check_name} on {key} failed"
+    if kind == DagsterEventType.STEP_FAILURE:
+        error = event.event_specific_data.error
+        first_line = (error.message if error else "unknown error").strip().splitlines()[0]
+        return f"✗ {event.step_key} failed: {first_line}"
+    return None
+
+
+class ProgressHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        if not has_log_record_metadata(record):
+            return
+        event = get_log_record_metadata(record)["dagster_event"]
+        line = describe(event) if event is not None else None
+        if line:
+            print(line, flush=True)
+
+
+@logger(
+    {
+        "log_level": Field(str, is_required=False, default_value="INFO"),
+        "log_path": Field(str, is_required=False, description="Write the full log here."),
+    },
+    description="Progress lines on the console; the full log in a file.",
+)
+def progress_logger(init_context: InitLoggerContext) -> logging.Logger:
+    log = logging.getLogger("chatsales.run")
+    log.setLevel(init_context.logger_config["log_level"])
+    log.propagate = False
+    log.handlers = [ProgressHandler()]
+    log_path = init_context.logger_config.get("log_path")
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        full = logging.FileHandler(log_path, encoding="utf-8")
+        full.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.handlers.append(full)
+    return log

@@ -1,0 +1,18 @@
+"""The dbt project, as Dagster sees it."""
+
+from __future__ import annotations
+
+from dagster_dbt import DbtProject
+
+from chatsales.settings import DBT_PROJECT_DIR, export_dbt_env, warehouse
+
+export_dbt_env()
+
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target=warehouse().dbt_env()["CHATSALES_DBT_TARGET"],
+)
+# `dagster dev` parses the project itself; `chatsales run` and the tests call
+# `chatsales.runner.prepare_dbt()` first (never parse at import in production).
+dbt_project.prepare_if_dev()

@@ -1,0 +1,61 @@
+"""A throwaway PostgreSQL 15 server for the test session (or `TEST_PG_URL` when set)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_postgres(*command: str) -> list[str]:
+    # initdb refuses to run as root; the Debian package creates the postgres user.
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
+
+
+@contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """Yield a URL of a fresh server: initdb into a temp dir, random port, socket in /tmp."""
+    if url := os.environ.get("TEST_PG_URL"):
+        yield url
+        return
+    if not (PG_BIN / "initdb").exists():
+        raise RuntimeError(
+            f"PostgreSQL 15 binaries not found in {PG_BIN}: run scripts/test.sh (installs "
+            "Debian's postgresql) or set TEST_PG_URL"
+        )
+    root = Path(tempfile.mkdtemp(prefix="chatsales-pg-", dir="/tmp"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    data, log, port = root / "data", root / "server.log", free_port()
+    subprocess.run(
+        _as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
+                     "--auth=trust", "-E", "UTF8", "--no-sync"),
+        check=True, capture_output=True,
+    )  # fmt: skip
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
+                     "-o", options, "start"),
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"),
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)

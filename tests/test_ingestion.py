@@ -1,0 +1,196 @@
+"""dlt sources against fixtures in the real wire format, loaded into a real DuckDB."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import dlt
+import duckdb
+import pytest
+
+from ingestion.amocrm import amocrm
+from ingestion.directory import directory
+from ingestion.wazzup import wazzup_landing
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load(tmp_path: Path, name: str, source) -> dict[str, int]:
+    pipeline = dlt.pipeline(
+        pipeline_name=f"test_{name}",
+        destination=dlt.destinations.duckdb(str(tmp_path / "wh.duckdb")),
+        dataset_name=f"raw_{name}",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )
+    pipeline.run(source)
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
+        tables = conn.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = ? and table_name not like '\\_dlt%' escape '\\'",
+            [f"raw_{name}"],
+        ).fetchall()
+        return {
+            t: conn.execute(f"select count(*) from raw_{name}.{t}").fetchone()[0]
+            for (t,) in tables
+        }
+
+
+def rows(tmp_path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    target = tmp_path / "landing"
+    shutil.copytree(FIXTURES / "landing", target)
+    return target
+
+
+def test_wazzup_loads_good_records_and_quarantines_bad_ones(tmp_path, landing):
+    counts = load(tmp_path, "wazzup", wazzup_landing(landing))
+    # 9 message bodies, one of them an edit of an earlier messageId
+    assert counts == {"messages": 8, "statuses": 3, "channels": 1, "quarantine": 3}
+    reasons = rows(
+        tmp_path, "select landing_line, record_kind, reason from raw_wazzup.quarantine order by 1"
+    )
+    assert [(line, kind) for line, kind, _ in reasons] == [
+        (13, "messages"), (14, "body"), (15, "body"),
+    ]  # fmt: skip
+    assert "dateTime is not an ISO timestamp" in reasons[0][2]
+    assert "invalid JSON" in reasons[1][2]
+    assert "no known webhook key" in reasons[2][2]
+
+
+def test_wazzup_edit_keeps_latest_version(tmp_path, landing):
+    load(tmp_path, "wazzup", wazzup_landing(landing))
+    [(text, edited)] = rows(
+        tmp_path,
+        "select text, is_edited from raw_wazzup.messages "
+        "where message_id = 'd5e6f7a8-b9c0-4d1e-9f2a-3b4c5d6e7f80'",
+    )
+    assert (text, edited) == ("Есть в наличии, бронирую до пятницы 18:00.", True)
+
+
+def test_wazzup_rerun_and_new_file_load_only_new_rows(tmp_path, landing):
+    load(tmp_path, "wazzup", wazzup_landing(landing))
+    again = load(tmp_path, "wazzup", wazzup_landing(landing))
+    assert again["messages"] == 8 and again["quarantine"] == 3
+    body = {
+        "messages": [
+            {"messageId": "new-1", "dateTime": "2024-03-13T08:00:00Z", "chatType": "viber",
+             "channelId": "c-viber", "chatId": "79005550000", "type": "text", "isEcho": False,
+             "text": "Добрый день", "status": "inbound"}
+        ]
+    }  # fmt: skip
+    (landing / "wazzup" / "2024-03-13T08.jsonl").write_text(json.dumps(body) + "\n")
+    after = load(tmp_path, "wazzup", wazzup_landing(landing))
+    assert after["messages"] == 9 and after["quarantine"] == 3
+
+
+def test_unconfigured_sources_are_skipped_with_empty_tables(tmp_path, caplog):
+    empty = tmp_path / "empty_landing"
+    empty.mkdir()
+    with caplog.at_level(logging.INFO):
+        wazzup = load(tmp_path, "wazzup", wazzup_landing(empty))
+        crm = load(tmp_path, "amocrm", amocrm(empty))
+        managers = load(tmp_path, "directory", directory(empty))
+    assert wazzup == {"messages": 0, "statuses": 0, "channels": 0, "quarantine": 0}
+    assert crm == {"leads": 0, "users": 0, "quarantine": 0}
+    assert managers == {"managers": 0, "manager_identities": 0, "quarantine": 0}
+    assert "wazzup: no landing folder" in caplog.text
+    assert "amocrm: no API settings" in caplog.text
+
+
+def test_managers_csv_identities_and_quarantine(tmp_path, landing):
+    counts = load(tmp_path, "directory", directory(landing))
+    assert counts == {"managers": 2, "manager_identities": 7, "quarantine": 2}
+    identities = rows(
+        tmp_path,
+        "select identity_kind, identity_value from raw_directory.manager_identities "
+        "where manager_id = 'igor' order by 1, 2",
+    )
+    assert identities == [
+        ("crm_user_id", "crm-user-17"),
+        ("wazzup_channel_id", "0b1c2d3e-4f50-4617-8a9b-0c1d2e3f4a5b"),
+        ("wazzup_channel_id", "3a4b5c6d-7e8f-4a9b-8c0d-1e2f3a4b5c6d"),
+        ("whatsapp_name", "Игорь"),
+    ]
+    reasons = [r for (r,) in rows(tmp_path, "select reason from raw_directory.quarantine order by 1")]
+    assert reasons == ["active must be true/false, got 'maybe'", "manager_id is empty"]
+
+
+class AmoCrmReplay(BaseHTTPRequestHandler):
+    """Replays saved API v4 pages: 429 once, two lead pages, then 204 for newer changes."""
+
+    requests: list[str] = []
+    throttled = False
+
+    def do_GET(self):  # noqa: N802
+        type(self).requests.append(self.path)
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        assert self.headers["Authorization"] == "Bearer test-token"
+        if url.path == "/api/v4/leads" and not type(self).throttled:
+            type(self).throttled = True
+            return self._reply(429, b"", {"Retry-After": "0"})
+        if url.path == "/api/v4/leads":
+            since = int(query["filter[updated_at][from]"][0])
+            if since > 0 and "page" not in query:
+                return self._reply(204, b"")
+            name = "leads_page_0002.json" if query.get("page") == ["2"] else "leads_page_0001.json"
+            body = (FIXTURES / "amocrm" / name).read_text(encoding="utf-8")
+            body = body.replace("https://example.amocrm.ru", f"http://{self.headers['Host']}")
+            return self._reply(200, body.encode())
+        if url.path == "/api/v4/users":
+            return self._reply(200, (FIXTURES / "amocrm" / "users.json").read_bytes())
+        return self._reply(404, b"")
+
+    def _reply(self, status: int, body: bytes, headers: dict | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        if body:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def amocrm_api(monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AmoCrmReplay)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    AmoCrmReplay.requests, AmoCrmReplay.throttled = [], False
+    monkeypatch.setenv("SOURCES__AMOCRM__BASE_URL", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setenv("SOURCES__AMOCRM__ACCESS_TOKEN", "test-token")
+    yield AmoCrmReplay
+    server.shutdown()
+
+
+def test_amocrm_api_pages_backoff_and_incremental_cursor(tmp_path, amocrm_api):
+    counts = load(tmp_path, "amocrm", amocrm())
+    assert counts == {"leads": 4, "users": 3, "quarantine": 0}
+    lead_calls = [r for r in amocrm_api.requests if r.startswith("/api/v4/leads")]
+    assert len(lead_calls) == 3  # 429, page 1, page 2 (the last: no next link)
+    assert "filter%5Bupdated_at%5D%5Bfrom%5D=0" in lead_calls[0].replace("[", "%5B").replace(
+        "]", "%5D"
+    )
+    won = rows(tmp_path, "select id from raw_amocrm.leads where status_id = 142 order by id")
+    assert won == [(3001001,), (3001004,)]
+
+    amocrm_api.requests.clear()
+    again = load(tmp_path, "amocrm", amocrm())
+    assert again == {"leads": 4, "users": 3, "quarantine": 0}
+    [second_lead_call] = [r for r in amocrm_api.requests if r.startswith("/api/v4/leads")]
+    assert "1710400000" in second_lead_call  # the cursor: the newest updated_at seen
