@@ -105,4 +105,6 @@ def print_summary(report: RunReport) -> None:
     where = target.duckdb_path if target.kind == "duckdb" else target.sqlalchemy_url.split("@")[-1]
     print(f"Warehouse: {where} (schemas staging, intermediate, marts)")
     print(f"Run {report.run_id}: full log {report.log_path}")
-    print("Dagster UI with this run in its history: .venv/bin/chatsales ui  → http://127.0.0.1:3000")
+    print(
+        "Dagster UI with this run in its history: .venv/bin/chatsales ui  → http://127.0.0.1:3000"
+    )

@@ -80,7 +80,10 @@ class Warehouse:
     def dbt_env(self) -> dict[str, str]:
         """Environment variables read by dbt_project/profiles.yml."""
         if self.kind == "duckdb":
-            return {"CHATSALES_DBT_TARGET": "duckdb", "CHATSALES_DUCKDB_PATH": str(self.duckdb_path)}
+            return {
+                "CHATSALES_DBT_TARGET": "duckdb",
+                "CHATSALES_DUCKDB_PATH": str(self.duckdb_path),
+            }
         pg = self.postgres
         return {
             "CHATSALES_DBT_TARGET": "postgres",

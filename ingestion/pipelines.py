@@ -11,6 +11,7 @@ from .amocrm import amocrm
 from .directory import directory
 from .wazzup import wazzup_landing
 
+
 def sources() -> dict[str, DltSource]:
     """Every source, configured from the environment; `raw_<name>` is its dataset."""
     landing = landing_dir()

@@ -36,8 +36,7 @@ def load(tmp_path: Path, name: str, source) -> dict[str, int]:
             [f"raw_{name}"],
         ).fetchall()
         return {
-            t: conn.execute(f"select count(*) from raw_{name}.{t}").fetchone()[0]
-            for (t,) in tables
+            t: conn.execute(f"select count(*) from raw_{name}.{t}").fetchone()[0] for (t,) in tables
         }
 
 
@@ -122,7 +121,9 @@ def test_managers_csv_identities_and_quarantine(tmp_path, landing):
         ("wazzup_channel_id", "3a4b5c6d-7e8f-4a9b-8c0d-1e2f3a4b5c6d"),
         ("whatsapp_name", "Игорь"),
     ]
-    reasons = [r for (r,) in rows(tmp_path, "select reason from raw_directory.quarantine order by 1")]
+    reasons = [
+        r for (r,) in rows(tmp_path, "select reason from raw_directory.quarantine order by 1")
+    ]
     assert reasons == ["active must be true/false, got 'maybe'", "manager_id is empty"]
 
 

@@ -68,7 +68,9 @@ class AmoCrmClient:
 
 def snapshot_pages(folder: Path, prefix: str) -> Iterator[tuple[str, dict]]:
     """Saved API bodies: `<prefix>_page_0001.json`, ... or a single `<prefix>.json`."""
-    for path in sorted(folder.glob(f"{prefix}_page_*.json")) or sorted(folder.glob(f"{prefix}.json")):
+    for path in sorted(folder.glob(f"{prefix}_page_*.json")) or sorted(
+        folder.glob(f"{prefix}.json")
+    ):
         text = path.read_text(encoding="utf-8").strip()
         if text:
             yield path.name, json.loads(text)

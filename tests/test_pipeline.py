@@ -1,0 +1,114 @@
+"""The whole pipeline (`chatsales run`: Dagster → dlt → dbt) on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from chatsales.settings import DBT_PROJECT_DIR
+from chatsales.warehouse import query, table_counts
+
+from .conftest import run_cli
+
+MARTS = [
+    "dim_managers", "fct_deals", "fct_dialogs", "fct_messages", "fct_waits",
+    "mart_manager_metrics",
+]  # fmt: skip
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def test_run_prints_progress_and_summary(built):
+    out = built.first_run.stdout
+    assert "✓ raw_wazzup/messages" in out
+    assert "Rows per mart:" in out and "marts.mart_manager_metrics" in out
+    assert "checks passed" in out and "failed" not in out
+    assert "Full log" in out or "full log" in out
+
+
+def test_every_mart_has_rows(built):
+    counts = table_counts("marts", built.warehouse)
+    for mart in MARTS:
+        assert counts.get(mart, 0) > 0, mart
+
+
+def test_messages_are_the_unique_message_ids_of_the_landing(built, demo_landing):
+    ids = set()
+    for path in (demo_landing / "wazzup").glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            ids.update(m["messageId"] for m in json.loads(line).get("messages", []))
+    [(count,)] = query("select count(*) from marts.fct_messages", built.warehouse)
+    assert count == len(ids)
+
+
+def test_won_deals_per_month_match_the_crm_pages(built, demo_landing):
+    expected = Counter()
+    for path in (demo_landing / "amocrm").glob("leads_page_*.json"):
+        for lead in json.loads(path.read_text(encoding="utf-8"))["_embedded"]["leads"]:
+            if lead["status_id"] == 142:
+                closed = datetime.fromtimestamp(lead["closed_at"], tz=UTC).astimezone(MOSCOW)
+                expected[closed.strftime("%Y-%m")] += 1
+    rows = query(
+        "select period_start, won_deals from marts.mart_manager_metrics "
+        "where grain = 'month' and manager_id = 'all' and channel = 'all'",
+        built.warehouse,
+    )
+    actual = {str(period)[:7]: won for period, won in rows if won}
+    assert actual == dict(expected)
+
+
+def _normalized(rows):
+    def value(v):
+        if isinstance(v, float):
+            return None if math.isnan(v) else round(v, 6)
+        if hasattr(v, "is_finite"):  # Decimal from PostgreSQL
+            return round(float(v), 6)
+        return str(v) if v is not None else None
+
+    return sorted(tuple(value(v) for v in row) for row in rows)
+
+
+def test_duckdb_and_postgres_agree(duckdb_warehouse, postgres_warehouse):
+    for table, order in [
+        ("mart_manager_metrics", "grain, period_start, manager_id, channel"),
+        ("fct_dialogs", "dialog_id"),
+        ("fct_waits", "wait_id"),
+    ]:
+        columns = [
+            name
+            for (name,) in query(
+                "select column_name from information_schema.columns where table_schema = "
+                f"'marts' and table_name = '{table}' order by ordinal_position",
+                duckdb_warehouse.warehouse,
+            )
+        ]
+        select = f"select {', '.join(columns)} from marts.{table} order by {order}"
+        duck = _normalized(query(select, duckdb_warehouse.warehouse))
+        pg = _normalized(query(select, postgres_warehouse.warehouse))
+        assert len(duck) == len(pg) > 0, table
+        assert duck == pg, table
+
+
+def test_dbt_unit_tests_pass(duckdb_warehouse):
+    env = {**duckdb_warehouse.env, **duckdb_warehouse.warehouse.dbt_env()}
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    result = subprocess.run(
+        [dbt, "test", "--select", "test_type:unit", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "PASS=" in result.stdout and "PASS=0 " not in result.stdout
+
+
+def test_rerun_changes_no_counts(built):
+    schemas = ["raw_wazzup", "raw_amocrm", "raw_directory", "staging", "intermediate", "marts"]
+    before = {s: table_counts(s, built.warehouse) for s in schemas}
+    built.second_run = run_cli(["run"], built.env)
+    assert built.second_run.returncode == 0, built.second_run.stdout
+    after = {s: table_counts(s, built.warehouse) for s in schemas}
+    assert after == before
