@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -64,7 +65,14 @@ def run_pipeline(log_path: Path | None = None) -> RunReport:
 
     log_path = log_path or state_dir() / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
     job = defs.resolve_job_def("warehouse_job")
-    with DagsterInstance.get() as instance:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # dbt's and dlt's own chatter goes to the log file; progress lines to the console.
+    with (
+        DagsterInstance.get() as instance,
+        log_path.open("a", encoding="utf-8") as chatter,
+        redirect_stdout(chatter),
+        redirect_stderr(chatter),
+    ):
         result = job.execute_in_process(
             instance=instance,
             run_config={"loggers": {"console": {"config": {"log_path": str(log_path)}}}},

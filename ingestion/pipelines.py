@@ -11,21 +11,19 @@ from .amocrm import amocrm
 from .directory import directory
 from .wazzup import wazzup_landing
 
-
-def sources() -> dict[str, DltSource]:
-    """Every source, configured from the environment; `raw_<name>` is its dataset."""
-    landing = landing_dir()
-    return {
-        "wazzup": wazzup_landing(landing),
-        "amocrm": amocrm(landing),
-        "directory": directory(landing),
-    }
+SOURCE_NAMES = ("wazzup", "amocrm", "directory")
 
 
-def pipeline(source_name: str) -> dlt.Pipeline:
+def source(name: str) -> DltSource:
+    """A source configured from the environment as it is now; `raw_<name>` is its dataset."""
+    factories = {"wazzup": wazzup_landing, "amocrm": amocrm, "directory": directory}
+    return factories[name](landing_dir())
+
+
+def pipeline(name: str) -> dlt.Pipeline:
     return dlt.pipeline(
-        pipeline_name=f"chatsales_{source_name}",
+        pipeline_name=f"chatsales_{name}",
         destination=warehouse().dlt_destination(),
-        dataset_name=f"raw_{source_name}",
+        dataset_name=f"raw_{name}",
         pipelines_dir=str(state_dir() / "dlt_pipelines"),
     )

@@ -4,6 +4,7 @@ every Dagster event, and writes the full log to a file when given `log_path`."""
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from dagster import Field, InitLoggerContext, logger
@@ -18,8 +19,11 @@ def describe(event) -> str | None:
         return f"▶ {event.step_key}"
     if kind == DagsterEventType.ASSET_MATERIALIZATION:
         materialization = event.event_specific_data.materialization
-        rows = materialization.metadata.get("rows_loaded")
-        suffix = f"  {rows.value:,} rows loaded" if rows is not None else ""
+        metadata = materialization.metadata
+        suffix = ""
+        if "dataset_name" in metadata:  # a dlt table: say what the load brought
+            rows = metadata.get("rows_loaded")
+            suffix = f"  {rows.value:,} rows loaded" if rows is not None else "  nothing new"
         return f"  ✓ {materialization.asset_key.to_user_string()}{suffix}"
     if kind == DagsterEventType.ASSET_CHECK_EVALUATION:
         evaluation = event.event_specific_data
@@ -34,18 +38,23 @@ def describe(event) -> str | None:
 
 
 class ProgressHandler(logging.Handler):
+    """Writes to the process's real stdout: `chatsales run` sends the rest of stdout (dbt's
+    own output, re-emitted by dagster-dbt) to the log file."""
+
     def emit(self, record: logging.LogRecord) -> None:
         if not has_log_record_metadata(record):
             return
         event = get_log_record_metadata(record)["dagster_event"]
         line = describe(event) if event is not None else None
         if line:
-            print(line, flush=True)
+            sys.__stdout__.write(line + "\n")
+            sys.__stdout__.flush()
 
 
 @logger(
     {
-        "log_level": Field(str, is_required=False, default_value="INFO"),
+        # Dagster's own events (step start, materialization) are logged at DEBUG.
+        "log_level": Field(str, is_required=False, default_value="DEBUG"),
         "log_path": Field(str, is_required=False, description="Write the full log here."),
     },
     description="Progress lines on the console; the full log in a file.",

@@ -37,7 +37,7 @@ def test_dlt_tables_are_the_dbt_sources(defs):
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     for raw in ("raw_wazzup/messages", "raw_amocrm/leads", "raw_directory/managers"):
         assert raw in keys
-    staging = graph.get(AssetKey("stg_wazzup__messages"))
+    staging = graph.get(AssetKey(["staging", "stg_wazzup__messages"]))
     assert AssetKey(["raw_wazzup", "messages"]) in staging.parent_keys
     assert graph.get(AssetKey(["raw_wazzup", "messages"])).is_materializable
 
@@ -47,6 +47,6 @@ def test_marts_and_checks_are_assets(defs):
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     for mart in ("fct_messages", "fct_dialogs", "fct_waits", "fct_deals", "dim_managers",
                  "mart_manager_metrics"):  # fmt: skip
-        assert mart in keys
+        assert f"marts/{mart}" in keys
     checks = list(graph.asset_check_keys)
-    assert any(check.asset_key == AssetKey("fct_messages") for check in checks)
+    assert any(check.asset_key == AssetKey(["marts", "fct_messages"]) for check in checks)

@@ -51,9 +51,9 @@ USERS_SCHEMA = pa.schema(
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
-        ("page", pa.string()),
-        ("record_kind", pa.string()),
-        ("record_index", pa.int64()),
+        pa.field("page", pa.string(), nullable=False),
+        pa.field("record_kind", pa.string(), nullable=False),
+        pa.field("record_index", pa.int64(), nullable=False),
         ("raw_payload", pa.string()),
         ("reason", pa.string()),
     ]

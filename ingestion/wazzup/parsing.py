@@ -24,7 +24,7 @@ IGNORED_BODY_KEYS = {"test", "createContact", "createDeal", "templateStatus"}
 TS = pa.timestamp("us", tz="UTC")
 MESSAGES_SCHEMA = pa.schema(
     [
-        ("message_id", pa.string()),
+        pa.field("message_id", pa.string(), nullable=False),
         ("channel_id", pa.string()),
         ("chat_type", pa.string()),
         ("chat_id", pa.string()),
@@ -49,18 +49,18 @@ MESSAGES_SCHEMA = pa.schema(
 )
 STATUSES_SCHEMA = pa.schema(
     [
-        ("message_id", pa.string()),
-        ("status", pa.string()),
-        ("status_at", TS),
+        pa.field("message_id", pa.string(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("status_at", TS, nullable=False),
         ("landing_file", pa.string()),
         ("landing_line", pa.int64()),
     ]
 )
 CHANNELS_SCHEMA = pa.schema(
     [
-        ("channel_id", pa.string()),
+        pa.field("channel_id", pa.string(), nullable=False),
         ("state", pa.string()),
-        ("state_changed_at", TS),
+        pa.field("state_changed_at", TS, nullable=False),
         ("landing_file", pa.string()),
         ("landing_line", pa.int64()),
     ]
@@ -68,10 +68,10 @@ CHANNELS_SCHEMA = pa.schema(
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
-        ("landing_file", pa.string()),
-        ("landing_line", pa.int64()),
-        ("record_kind", pa.string()),
-        ("record_index", pa.int64()),
+        pa.field("landing_file", pa.string(), nullable=False),
+        pa.field("landing_line", pa.int64(), nullable=False),
+        pa.field("record_kind", pa.string(), nullable=False),
+        pa.field("record_index", pa.int64(), nullable=False),
         ("raw_payload", pa.string()),
         ("reason", pa.string()),
     ]

@@ -1,12 +1,10 @@
 """dlt sources as Dagster assets, keyed `[raw_<source>, <table>]` like the dbt sources."""
 
-from __future__ import annotations
-
 from dagster import AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.pipelines import pipeline, sources
+from ingestion.pipelines import SOURCE_NAMES, pipeline, source
 
 
 class WarehouseDltTranslator(DagsterDltTranslator):
@@ -20,18 +18,20 @@ class WarehouseDltTranslator(DagsterDltTranslator):
         )
 
 
-def _dlt_asset(source_name: str, source):
+def _dlt_asset(source_name: str):
     @dlt_assets(
-        dlt_source=source,
+        dlt_source=source(source_name),
         dlt_pipeline=pipeline(source_name),
         name=f"{source_name}_raw",
         dagster_dlt_translator=WarehouseDltTranslator(),
         pool="warehouse_writer",
     )
     def load(context: AssetExecutionContext, dlt: DagsterDltResource):
-        yield from dlt.run(context=context)
+        # Built again at run time: a long-running UI must see landing files that
+        # appeared after it started.
+        yield from dlt.run(context=context, dlt_source=source(source_name))
 
     return load
 
 
-ingestion_assets = [_dlt_asset(name, source) for name, source in sources().items()]
+ingestion_assets = [_dlt_asset(name) for name in SOURCE_NAMES]

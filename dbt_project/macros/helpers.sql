@@ -1,0 +1,16 @@
+{# Digits of a phone number, or null when it has none. #}
+{% macro phone_digits(phone) -%}
+    nullif(regexp_replace({{ phone }}, '[^0-9]', '', 'g'), '')
+{%- endmacro %}
+
+
+{# Rounds through numeric so both engines round the same way; returns double precision. #}
+{% macro round_float(expression, digits=3) -%}
+    cast(round(cast({{ expression }} as numeric(18, 6)), {{ digits }}) as double precision)
+{%- endmacro %}
+
+
+{# First day of the grain's period (day, ISO week starting Monday, month) in the reporting time zone. #}
+{% macro period_start(grain, timestamp_tz) -%}
+    cast(date_trunc('{{ grain }}', {{ to_reporting_time(timestamp_tz) }}) as date)
+{%- endmacro %}
