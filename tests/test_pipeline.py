@@ -105,10 +105,18 @@ def test_dbt_unit_tests_pass(duckdb_warehouse):
     assert "PASS=" in result.stdout and "PASS=0 " not in result.stdout
 
 
-def test_rerun_changes_no_counts(built):
+def data_counts(built) -> dict[str, dict[str, int]]:
+    """Rows per table of every schema, without dlt's own bookkeeping (a load is recorded)."""
     schemas = ["raw_wazzup", "raw_amocrm", "raw_directory", "staging", "intermediate", "marts"]
-    before = {s: table_counts(s, built.warehouse) for s in schemas}
+    return {
+        schema: {t: n for t, n in table_counts(schema, built.warehouse).items() if t[0] != "_"}
+        for schema in schemas
+    }
+
+
+def test_rerun_changes_no_counts(built):
+    before = data_counts(built)
     built.second_run = run_cli(["run"], built.env)
     assert built.second_run.returncode == 0, built.second_run.stdout
-    after = {s: table_counts(s, built.warehouse) for s in schemas}
-    assert after == before
+    assert data_counts(built) == before
+    assert before["raw_wazzup"]["messages"] > 0

@@ -1,0 +1,101 @@
+"""`generate_demo`: the whole demo landing folder from one seed."""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import amocrm
+from .clock import month_starts
+from .company import Manager, build_managers
+from .timeline import Simulator, plan_dialogs
+from .wazzup import write_wazzup
+
+MANAGERS_HEADER = (
+    "manager_id",
+    "name",
+    "crm_user_id",
+    "wazzup_channel_ids",
+    "telegram_user_ids",
+    "whatsapp_names",
+    "timezone",
+    "active",
+)
+OWNED_GLOBS = (
+    "managers.csv",
+    "wazzup/[0-9][0-9][0-9][0-9]-[0-9][0-9].jsonl",
+    "amocrm/leads_page_[0-9][0-9][0-9][0-9].json",
+    "amocrm/users.json",
+)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    managers: int
+    dialogs: int
+    messages: int
+    webhook_bodies: int
+    leads: int
+    won_leads: int
+    files_written: int
+
+
+def generate_demo(
+    landing: Path, seed: int = 42, scale: float = 1.0, months: int = 16
+) -> DemoSummary:
+    """(Re)write the demo files under `landing`; same arguments give byte-identical files."""
+    if scale <= 0 or months < 1:
+        raise ValueError("scale must be > 0 and months >= 1")
+    landing = Path(landing)
+    for pattern in OWNED_GLOBS:
+        for path in landing.glob(pattern):
+            path.unlink()
+    landing.mkdir(parents=True, exist_ok=True)
+
+    rng = random.Random(seed)
+    bounds = month_starts(months)
+    managers = build_managers(rng)
+    files = [_write_managers(landing / "managers.csv", managers)]
+
+    plans = plan_dialogs(managers, rng, scale, months)
+    sim = Simulator(rng, months, bounds[-1])
+    channels = [c for m in managers for c in m.channels]
+    bodies, wazzup_files = write_wazzup(landing / "wazzup", channels, bounds[0], sim.events(plans))
+    files += wazzup_files
+
+    wins = amocrm.plan_wins(rng, managers, sim.dialogs, scale, months)
+    leads = amocrm.build_leads(rng, managers, sim.dialogs, wins, bounds)
+    files += amocrm.write_leads(landing / "amocrm", leads)
+    files.append(amocrm.write_users(landing / "amocrm", managers))
+    return DemoSummary(
+        managers=len(managers),
+        dialogs=len(sim.dialogs),
+        messages=sim.messages,
+        webhook_bodies=bodies,
+        leads=len(leads),
+        won_leads=sum(lead["status_id"] == amocrm.WON for lead in leads),
+        files_written=len(files),
+    )
+
+
+def _write_managers(path: Path, managers: list[Manager]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(MANAGERS_HEADER)
+        for m in managers:
+            first = m.name.split()[0]
+            writer.writerow(
+                [
+                    m.manager_id,
+                    m.name,
+                    m.crm_user_id,
+                    ";".join(c.id for c in m.channels),
+                    m.telegram_user_id,
+                    f"{m.name};{first} Уют",
+                    "Europe/Moscow",
+                    "true",
+                ]
+            )
+    return path

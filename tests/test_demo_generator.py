@@ -1,0 +1,353 @@
+"""The demo generator: wire formats, determinism, and the planted stories recomputed from files.
+
+The story checks read only the generated files (never the generator's plan), with the metric
+rules of the project: 72 h dialog gap, waits answered by the next manager message, months cut
+in Moscow time, won = amoCRM status 142 dated by closed_at.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import json
+import re
+import statistics
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingestion.demo import generate_demo
+
+HEADER = (
+    "manager_id,name,crm_user_id,wazzup_channel_ids,telegram_user_ids,whatsapp_names,"
+    "timezone,active"
+)
+TRANSPORTS = {"whatsapp", "telegram", "viber", "instagram"}
+OPEN_STATUSES = {61000001, 61000002, 61000003, 61000004, 62000001, 62000002}
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+CHAT_ID = {
+    "whatsapp": re.compile(r"^79\d{9}$"),
+    "viber": re.compile(r"^79\d{9}$"),
+    "telegram": re.compile(r"^\d+$"),
+    "instagram": re.compile(r"^[a-z_.0-9]+$"),
+}
+GAP_MS = 72 * 3600 * 1000
+MSK_MS = 3 * 3600 * 1000
+SMALL = {"scale": 0.05, "months": 4}
+
+
+# -- reading the files back ------------------------------------------------------------------
+def ms_of(iso: str) -> int:
+    return calendar.timegm(time.strptime(iso[:19], "%Y-%m-%dT%H:%M:%S")) * 1000 + int(iso[20:23])
+
+
+def msk_month(ms: int) -> str:
+    return time.strftime("%Y-%m", time.gmtime((ms + MSK_MS) // 1000))
+
+
+def read_managers(landing: Path) -> list[dict[str, str]]:
+    with (landing / "managers.csv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def wazzup_lines(landing: Path) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for path in sorted((landing / "wazzup").glob("*.jsonl")):
+        with path.open(encoding="utf-8") as f:
+            out += [(path.stem, json.loads(line)) for line in f]
+    return out
+
+
+def lead_pages(landing: Path) -> list[dict[str, Any]]:
+    paths = sorted((landing / "amocrm").glob("leads_page_*.json"))
+    return [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+
+
+@dataclass
+class Stats:
+    months: list[str] = field(default_factory=list)
+    dialogs: Counter[tuple[str, str]] = field(default_factory=Counter)  # (manager, month)
+    won: Counter[tuple[str, str]] = field(default_factory=Counter)
+    response: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    sent: Counter[str] = field(default_factory=Counter)  # manager messages
+    participated: Counter[str] = field(default_factory=Counter)
+    outgoing_dialogs: int = 0
+    working_hour_starts: int = 0
+    dual_chats: int = 0
+    chats: int = 0
+    planned_dialogs: int = 0  # the generator's own count, to compare with the gap rule
+
+    def team(self, counter: Counter[tuple[str, str]], month: str) -> int:
+        return sum(n for (_, m), n in counter.items() if m == month)
+
+    def per_dialog(self, manager: str) -> float:
+        return self.sent[manager] / self.participated[manager]
+
+    def median_rt(self, manager: str, months: list[str]) -> float:
+        return statistics.median(x for m in months for x in self.response[manager, m])
+
+
+def analyse(landing: Path) -> Stats:
+    managers = read_managers(landing)
+    owner = {c: m["manager_id"] for m in managers for c in m["wazzup_channel_ids"].split(";")}
+    by_crm = {int(m["crm_user_id"]): m["manager_id"] for m in managers}
+    chats: dict[tuple[str, str], list[tuple[int, bool, str]]] = defaultdict(list)
+    seen: set[str] = set()
+    phones: set[str] = set()
+    tg_phones: list[str] = []
+    for _, body in wazzup_lines(landing):
+        for m in body.get("messages", []):
+            if m["messageId"] in seen:  # an edit or delete of a message already counted
+                continue
+            seen.add(m["messageId"])
+            chats[m["channelId"], m["chatId"]].append(
+                (ms_of(m["dateTime"]), m["isEcho"], m["type"])
+            )
+            if m["chatType"] in ("whatsapp", "viber"):
+                phones.add(m["chatId"])
+            elif m["chatType"] == "telegram" and "phone" in m["contact"]:
+                tg_phones.append(f"{m['chatId']}:{m['contact']['phone']}")
+    stats = Stats()
+    stats.chats = len(chats)
+    stats.dual_chats = len({p for p in set(tg_phones) if p.split(":")[1] in phones})
+    for (channel, _), msgs in chats.items():
+        manager = owner[channel]
+        msgs.sort()
+        dialogs: list[list[tuple[int, bool, str]]] = []
+        for msg in msgs:
+            if not dialogs or msg[0] - dialogs[-1][-1][0] > GAP_MS:
+                dialogs.append([])
+            dialogs[-1].append(msg)
+        for dialog in dialogs:
+            start = dialog[0][0]
+            stats.dialogs[manager, msk_month(start)] += 1
+            local = time.gmtime((start + MSK_MS) // 1000)
+            stats.working_hour_starts += local.tm_wday < 5 and 9 <= local.tm_hour < 18
+            talk = [m for m in dialog if m[2] != "missing_call"]
+            stats.outgoing_dialogs += talk[0][1]
+            echoes = sum(echo for _, echo, _ in talk)
+            stats.sent[manager] += echoes
+            stats.participated[manager] += echoes > 0
+            wait = None
+            for ms, echo, _ in talk:
+                if not echo and wait is None:
+                    wait = ms
+                elif echo and wait is not None:
+                    stats.response[manager, msk_month(wait)].append(ms - wait)
+                    wait = None
+    for page in lead_pages(landing):
+        for lead in page["_embedded"]["leads"]:
+            if lead["status_id"] == 142:
+                month = msk_month(lead["closed_at"] * 1000)
+                stats.won[by_crm[lead["responsible_user_id"]], month] += 1
+    stats.months = sorted({m for _, m in stats.dialogs})
+    return stats
+
+
+# -- small runs: formats and determinism -----------------------------------------------------
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    landing = tmp_path_factory.mktemp("small")
+    generate_demo(landing, seed=42, **SMALL)
+    return landing
+
+
+def tree(landing: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(landing)): p.read_bytes() for p in landing.rglob("*") if p.is_file()}
+
+
+def test_same_seed_same_bytes_other_seed_differs(small: Path, tmp_path: Path) -> None:
+    summary = generate_demo(tmp_path / "a", seed=42, **SMALL)
+    again = tree(tmp_path / "a")
+    assert again == tree(small)
+    assert summary.files_written == len(again)
+    generate_demo(tmp_path / "b", seed=7, **SMALL)
+    other = tree(tmp_path / "b")
+    assert other.keys() == again.keys()
+    assert all(other[name] != again[name] for name in ("managers.csv", "wazzup/2025-07.jsonl"))
+
+
+def test_rerun_replaces_own_files_only(tmp_path: Path) -> None:
+    reused, fresh = tmp_path / "reused", tmp_path / "fresh"
+    generate_demo(reused, seed=1, scale=0.05, months=4)
+    (reused / "wazzup" / "notes.txt").write_text("keep me")
+    generate_demo(reused, seed=1, scale=0.05, months=2)
+    assert sorted(p.name for p in (reused / "wazzup").iterdir()) == [
+        "2025-07.jsonl",
+        "2025-08.jsonl",
+        "notes.txt",
+    ]
+    generate_demo(fresh, seed=1, scale=0.05, months=2)
+    assert tree(fresh) == {k: v for k, v in tree(reused).items() if k != "wazzup/notes.txt"}
+
+
+def test_managers_csv(small: Path) -> None:
+    text = (small / "managers.csv").read_text(encoding="utf-8")
+    assert text.splitlines()[0] == HEADER
+    rows = read_managers(small)
+    assert [r["manager_id"] for r in rows] == [f"m0{i}" for i in range(1, 9)]
+    for r in rows:
+        assert re.fullmatch(r"81000\d\d", r["crm_user_id"])
+        assert len(r["wazzup_channel_ids"].split(";")) == 2
+        assert r["timezone"] == "Europe/Moscow" and r["active"] == "true"
+        assert re.search("[а-яА-Я]", r["name"])
+
+
+def test_wazzup_lines(small: Path) -> None:
+    managers = read_managers(small)
+    owner = {c: m for m in managers for c in m["wazzup_channel_ids"].split(";")}
+    lines = wazzup_lines(small)
+    assert lines[0] == ("2025-07", {"test": True})
+    updates = [u for _, b in lines for u in b.get("channelsUpdates", [])]
+    assert {u["channelId"] for u in updates} == set(owner)
+    assert all(u["state"] == "active" and u["timestamp"] > 10**12 for u in updates)
+
+    originals: set[str] = set()
+    transports: dict[str, set[str]] = defaultdict(set)
+    kinds: Counter[str] = Counter()
+    last_ms = 0
+    for month, body in lines:
+        assert set(body) <= {"test", "channelsUpdates", "messages", "statuses"}
+        for m in body.get("messages", []):
+            assert ISO.match(m["dateTime"]) and m["channelId"] in owner
+            assert m["chatType"] in TRANSPORTS and CHAT_ID[m["chatType"]].match(m["chatId"])
+            assert re.fullmatch(
+                r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                r"[0-9a-f]{12}",
+                m["messageId"],
+            )
+            assert m["type"] in {"text", "image", "document", "missing_call"}
+            assert isinstance(m["isEcho"], bool) and m["contact"]["name"]
+            assert m["status"] == ("sent" if m["isEcho"] else "inbound")
+            assert ("text" in m) == (m["type"] == "text")
+            transports[m["channelId"]].add(m["chatType"])
+            if m.get("isEdited") or m.get("isDeleted"):
+                assert m["messageId"] in originals
+                kinds["edit" if m.get("isEdited") else "delete"] += 1
+                if m.get("isEdited"):
+                    assert m["oldInfo"]["oldText"] != m["text"]
+                continue
+            originals.add(m["messageId"])
+            assert ms_of(m["dateTime"]) >= last_ms, "lines out of time order"
+            last_ms = ms_of(m["dateTime"])
+            assert msk_month(last_ms) == month
+            if m["isEcho"] and "authorId" in m:
+                kinds["app"] += 1
+                assert m["authorId"] == owner[m["channelId"]]["crm_user_id"]
+                assert m["authorName"] and m["sentFromApp"] is True
+            elif m["isEcho"]:
+                kinds["phone"] += 1
+                assert "authorName" not in m
+            kinds[m["type"]] += 1
+        for s in body.get("statuses", []):
+            assert s["messageId"] in originals
+            assert s["status"] in {"delivered", "read", "edited"}
+            if "messages" not in body:
+                assert ms_of(s["timestamp"]) >= last_ms
+                last_ms = ms_of(s["timestamp"])
+    assert all(len(t) == 1 for t in transports.values())
+    assert set().union(*transports.values()) == TRANSPORTS
+    for kind in ("edit", "delete", "app", "phone", "image", "document", "missing_call"):
+        assert kinds[kind] > 0, kind
+
+
+def test_amocrm_pages(small: Path) -> None:
+    pages = lead_pages(small)
+    assert len(pages) >= 1
+    ids: list[int] = []
+    updated: list[int] = []
+    for n, page in enumerate(pages, start=1):
+        assert page["_page"] == n
+        assert ("next" in page["_links"]) == (n < len(pages))
+        assert page["_links"]["self"]["href"].endswith(f"&page={n}")
+        leads = page["_embedded"]["leads"]
+        assert 0 < len(leads) <= 250 and (n == len(pages) or len(leads) == 250)
+        for lead in leads:
+            ids.append(lead["id"])
+            updated.append(lead["updated_at"])
+            assert lead["status_id"] in OPEN_STATUSES | {142, 143}
+            assert (lead["closed_at"] is None) == (lead["status_id"] in OPEN_STATUSES)
+            assert (lead["loss_reason_id"] is not None) == (lead["status_id"] == 143)
+            assert isinstance(lead["price"], int) and lead["is_deleted"] is False
+            assert lead["created_at"] <= lead["updated_at"]
+            assert lead["_embedded"]["contacts"][0]["is_main"] is True
+    assert len(ids) == len(set(ids))
+    assert updated == sorted(updated)
+
+    crm_ids = {int(m["crm_user_id"]) for m in read_managers(small)}
+    users = json.loads((small / "amocrm" / "users.json").read_text(encoding="utf-8"))
+    people = users["_embedded"]["users"]
+    assert {u["id"] for u in people} > crm_ids and len(people) == len(crm_ids) + 1
+    admins = [u for u in people if u["id"] not in crm_ids]
+    assert admins[0]["rights"]["is_admin"] is True
+    assert all(u["rights"]["is_active"] for u in people)
+
+
+# -- the full default run: the planted stories -----------------------------------------------
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> Stats:
+    landing = tmp_path_factory.mktemp("full")
+    started = time.perf_counter()
+    summary = generate_demo(landing)
+    assert time.perf_counter() - started < 40
+    assert summary.messages < 600_000
+    stats = analyse(landing)
+    stats.planned_dialogs = summary.dialogs
+    return stats
+
+
+def test_story_volume_and_shape(full: Stats) -> None:
+    assert full.months[0] == "2025-07" and full.months[-1] == "2026-10"
+    assert len(full.months) == 16
+    total = sum(full.dialogs.values())
+    assert total == full.planned_dialogs  # the 72 h gap rule finds exactly the planned dialogs
+    for month in full.months:
+        if month != "2026-06":
+            assert 1000 <= full.team(full.dialogs, month) <= 1800, month
+    assert 0.15 <= full.outgoing_dialogs / total <= 0.25
+    assert full.working_hour_starts / total >= 0.75
+    assert 0.01 <= full.dual_chats / full.chats <= 0.05
+
+
+def test_story_growth_and_fall(full: Stats) -> None:
+    first, last = full.months[0], full.months[-1]
+    assert 13.5 <= full.won["m01", first] <= 16.5
+    assert 36 <= full.won["m01", last] <= 44
+    assert 81 <= full.won["m02", first] <= 99
+    assert 54 <= full.won["m02", last] <= 66
+
+
+def test_story_team_conversion_dip(full: Stats) -> None:
+    for month in full.months:
+        rate = full.team(full.won, month) / full.team(full.dialogs, month)
+        expected = 0.07 if month == "2026-06" else 0.12
+        assert abs(rate - expected) <= 0.015, (month, rate)
+
+
+def test_story_overload_and_slowdown(full: Stats) -> None:
+    before, late = full.months[:-2], full.months[-2:]
+
+    def load(manager: str, months: list[str]) -> float:
+        return statistics.mean(full.dialogs[manager, m] for m in months)
+
+    def slowdown(manager: str) -> float:
+        return full.median_rt(manager, late) / full.median_rt(manager, before)
+
+    assert 1.7 <= load("m03", late) / load("m03", before) <= 2.3
+    assert 1.7 <= slowdown("m03") <= 2.4
+    assert 4.5 * 60_000 <= full.median_rt("m03", before) <= 8 * 60_000
+    assert 0.85 <= load("m04", late) / load("m04", before) <= 1.15
+    assert 1.7 <= slowdown("m04") <= 2.4
+    for manager in ("m05", "m06", "m07", "m08"):
+        assert 0.8 <= slowdown(manager) <= 1.25, manager
+
+
+def test_story_messages_per_dialog(full: Stats) -> None:
+    assert 1.8 <= full.per_dialog("m05") <= 3.2
+    assert full.per_dialog("m06") >= 25
+    for manager in ("m01", "m02", "m03", "m04", "m07", "m08"):
+        assert 6 <= full.per_dialog(manager) <= 12, manager
