@@ -62,6 +62,7 @@ def run_pipeline(log_path: Path | None = None) -> RunReport:
     from dagster import DagsterInstance
 
     from orchestration.definitions import defs
+    from orchestration.loggers import root_cause
 
     log_path = log_path or state_dir() / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
     job = defs.resolve_job_def("warehouse_job")
@@ -81,9 +82,7 @@ def run_pipeline(log_path: Path | None = None) -> RunReport:
     report = RunReport(success=result.success, run_id=result.run_id, log_path=log_path)
     for event in result.all_events:
         if event.is_step_failure:
-            error = event.step_failure_data.error
-            reason = (error.message if error else "unknown error").strip().splitlines()[0]
-            report.failures.append(f"{event.step_key}: {reason}")
+            report.failures.append(f"{event.step_key}: {root_cause(event.step_failure_data.error)}")
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
             report.checks_passed += 1
@@ -99,8 +98,9 @@ def run_pipeline(log_path: Path | None = None) -> RunReport:
 def print_summary(report: RunReport) -> None:
     target = warehouse()
     if not report.success:
-        for failure in report.failures or ["the run failed"]:
-            print(f"✗ {failure}")
+        print("\nThe run failed:")
+        for failure in report.failures or ["see the log"]:
+            print(f"  ✗ {failure}")
         print(f"Full log: {report.log_path}")
         return
     print("\nDone. Rows per mart:")

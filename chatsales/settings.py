@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -67,7 +67,12 @@ class Warehouse:
         if self.kind == "duckdb":
             self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
             return dlt.destinations.duckdb(str(self.duckdb_path))
-        return dlt.destinations.postgres(self.sqlalchemy_url)
+        pg = self.postgres
+        # An explicit (even empty) password: dlt refuses credentials without one.
+        return dlt.destinations.postgres(
+            f"postgresql://{quote(pg['user'])}:{quote(pg['password'])}"
+            f"@{pg['host']}:{pg['port']}/{pg['dbname']}"
+        )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -12,6 +12,16 @@ from dagster._core.events import DagsterEventType
 from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
 
 
+def root_cause(error) -> str:
+    """The first line of the innermost error: what went wrong, not where Dagster caught it."""
+    if error is None:
+        return "unknown error"
+    while error.cause is not None:
+        error = error.cause
+    lines = error.message.strip().splitlines()
+    return lines[0] if lines else error.cls_name or "unknown error"
+
+
 def describe(event) -> str | None:
     """One short line for the events a person running the pipeline cares about."""
     kind = event.event_type
@@ -31,9 +41,7 @@ def describe(event) -> str | None:
             key = evaluation.asset_key.to_user_string()
             return f"  ✗ check {evaluation.check_name} on {key} failed"
     if kind == DagsterEventType.STEP_FAILURE:
-        error = event.event_specific_data.error
-        first_line = (error.message if error else "unknown error").strip().splitlines()[0]
-        return f"✗ {event.step_key} failed: {first_line}"
+        return f"✗ {event.step_key} failed: {root_cause(event.event_specific_data.error)}"
     return None
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from chatsales.settings import DBT_PROJECT_DIR
 from chatsales.warehouse import query, table_counts
 
-from .conftest import run_cli
+from .conftest import run_cli, warehouse_env
 
 MARTS = [
     "dim_managers", "fct_deals", "fct_dialogs", "fct_messages", "fct_waits",
@@ -120,3 +120,16 @@ def test_rerun_changes_no_counts(built):
     assert built.second_run.returncode == 0, built.second_run.stdout
     assert data_counts(built) == before
     assert before["raw_wazzup"]["messages"] > 0
+
+
+def test_a_failing_run_names_the_asset_and_the_reason(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "managers.csv").write_text("manager_id,name\nm01,Анна\n", encoding="utf-8")
+    env = warehouse_env(tmp_path, f"duckdb:///{tmp_path / 'wh.duckdb'}", landing)
+    result = run_cli(["run"], env)
+    assert result.returncode == 1
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("  ✗ ")]
+    assert line.startswith("  ✗ directory_raw: ")
+    assert "managers.csv: missing columns crm_user_id, wazzup_channel_ids" in line
+    assert "Full log: " in result.stdout

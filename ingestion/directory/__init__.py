@@ -8,6 +8,7 @@ whatsapp_names, timezone, active (several values in a cell separated by `;`). It
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,22 +121,25 @@ def read_managers(path: Path) -> tuple[list[dict], list[dict], list[dict]]:
 def directory(landing_dir: str | Path):
     """Managers and their identities (CRM user, Wazzup channels, Telegram ids, WhatsApp names)."""
     path = Path(landing_dir) / "managers.csv"
-    if path.is_file():
-        managers, identities, rejected = read_managers(path)
-    else:
+
+    @functools.cache
+    def contents() -> tuple[list[dict], list[dict], list[dict]]:
+        # read when the load runs (not when the source is built), once for the three tables
+        if path.is_file():
+            return read_managers(path)
         log.info("directory: no %s, skipped (every message will be 'unassigned')", path)
-        managers, identities, rejected = [], [], []
+        return [], [], []
 
     @dlt.resource(name="managers", primary_key="manager_id", write_disposition="replace")
-    def managers_table() -> Iterator[pa.Table]:
-        yield pa.Table.from_pylist(managers, schema=MANAGERS_SCHEMA)
+    def managers() -> Iterator[pa.Table]:
+        yield pa.Table.from_pylist(contents()[0], schema=MANAGERS_SCHEMA)
 
     @dlt.resource(write_disposition="replace")
     def manager_identities() -> Iterator[pa.Table]:
-        yield pa.Table.from_pylist(identities, schema=IDENTITIES_SCHEMA)
+        yield pa.Table.from_pylist(contents()[1], schema=IDENTITIES_SCHEMA)
 
     @dlt.resource(write_disposition="replace")
     def quarantine() -> Iterator[pa.Table]:
-        yield pa.Table.from_pylist(rejected, schema=QUARANTINE_SCHEMA)
+        yield pa.Table.from_pylist(contents()[2], schema=QUARANTINE_SCHEMA)
 
-    return managers_table, manager_identities, quarantine
+    return managers, manager_identities, quarantine
