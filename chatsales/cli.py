@@ -43,7 +43,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
-    return subprocess.call(command, cwd=REPO_ROOT, env=os.environ.copy())
+    # dagster-dbt looks for `dbt` on PATH when `dagster dev` prepares the project
+    env = {**os.environ, "PATH": f"{dagster.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.call(command, cwd=REPO_ROOT, env=env)
 
 
 def build_parser() -> argparse.ArgumentParser:

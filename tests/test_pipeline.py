@@ -133,3 +133,13 @@ def test_a_failing_run_names_the_asset_and_the_reason(tmp_path):
     assert line.startswith("  ✗ directory_raw: ")
     assert "managers.csv: missing columns crm_user_id, wazzup_channel_ids" in line
     assert "Full log: " in result.stdout
+
+
+def test_the_run_is_in_the_dagster_instance_history(duckdb_warehouse):
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    home = duckdb_warehouse.env["DAGSTER_HOME"]
+    with DagsterInstance.from_config(home) as instance:
+        runs = instance.get_runs(RunsFilter(job_name="warehouse_job"))
+    assert runs and runs[-1].status == DagsterRunStatus.SUCCESS
+    assert runs[-1].run_id in duckdb_warehouse.first_run.stdout
