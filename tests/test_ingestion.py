@@ -57,7 +57,7 @@ def test_wazzup_loads_good_records_and_quarantines_bad_ones(tmp_path, landing):
     # 9 message bodies, one of them an edit of an earlier messageId
     assert counts == {"messages": 8, "statuses": 3, "channels": 1, "quarantine": 3}
     reasons = rows(
-        tmp_path, "select landing_line, record_kind, reason from raw_wazzup.quarantine order by 1"
+        tmp_path, "select line, record_kind, reason from raw_wazzup.quarantine order by 1"
     )
     assert [(line, kind) for line, kind, _ in reasons] == [
         (13, "messages"), (14, "body"), (15, "body"),
@@ -195,3 +195,22 @@ def test_amocrm_api_pages_backoff_and_incremental_cursor(tmp_path, amocrm_api):
     assert again == {"leads": 4, "users": 3, "quarantine": 0}
     [second_lead_call] = [r for r in amocrm_api.requests if r.startswith("/api/v4/leads")]
     assert "1710400000" in second_lead_call  # the cursor: the newest updated_at seen
+
+
+def test_amocrm_bad_lead_is_quarantined_and_the_rest_load(tmp_path):
+    folder = tmp_path / "landing" / "amocrm"
+    folder.mkdir(parents=True)
+    page = json.loads((FIXTURES / "amocrm" / "leads_page_0002.json").read_text(encoding="utf-8"))
+    good = page["_embedded"]["leads"][0]
+    page["_embedded"]["leads"].append({**good, "id": 3001999, "created_at": "вчера"})
+    (folder / "leads_page_0001.json").write_text(json.dumps(page), encoding="utf-8")
+    counts = load(tmp_path, "amocrm", amocrm(tmp_path / "landing"))
+    assert counts == {"leads": 1, "users": 0, "quarantine": 1}
+    [(location, line, kind, index, payload, reason)] = rows(
+        tmp_path,
+        "select location, line, record_kind, record_index, raw_payload, reason "
+        "from raw_amocrm.quarantine",
+    )
+    assert (location, line, kind, index) == ("leads_page_0001.json", 0, "leads", 1)
+    assert json.loads(payload)["id"] == 3001999
+    assert reason == "created_at is not an integer: 'вчера'"

@@ -8,7 +8,6 @@ otherwise skipped with a log line and empty tables.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
+from .. import quarantine
 from .client import AmoCrmClient, ApiPages, NoPages, SnapshotPages, embedded
 
 log = logging.getLogger(__name__)
@@ -47,21 +47,6 @@ USERS_SCHEMA = pa.schema(
         ("email", pa.string()),
         ("is_active", pa.bool_()),
     ]
-)
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        pa.field("page", pa.string(), nullable=False),
-        pa.field("record_kind", pa.string(), nullable=False),
-        pa.field("record_index", pa.int64(), nullable=False),
-        ("raw_payload", pa.string()),
-        ("reason", pa.string()),
-    ]
-)
-QUARANTINE_HINTS = dlt.mark.make_hints(
-    table_name="quarantine",
-    write_disposition="merge",
-    primary_key=["page", "record_kind", "record_index"],
 )
 
 
@@ -124,18 +109,12 @@ def _tables(
             try:
                 rows.append(convert(record))
             except (ValueError, TypeError, AttributeError) as exc:
-                log.warning("amocrm: quarantined %s #%s on %s: %s", key, index, page, exc)
-                payload = json.dumps(record, ensure_ascii=False)
-                rejected.append(
-                    {"source": "amocrm", "page": page, "record_kind": key,
-                     "record_index": index, "raw_payload": payload, "reason": str(exc)}
-                )  # fmt: skip
+                rejected.append(quarantine.record("amocrm", page, 0, key, index, record, str(exc)))
         yield pa.Table.from_pylist(rows, schema=schema)
         yielded = True
     if not yielded:
         yield schema.empty_table()
-    quarantine = pa.Table.from_pylist(rejected, schema=QUARANTINE_SCHEMA)
-    yield dlt.mark.with_hints(quarantine, QUARANTINE_HINTS, create_table_variant=True)
+    yield quarantine.marked(rejected)
 
 
 def _pages(landing_dir: str | Path | None, base_url: str | None, access_token: str | None):

@@ -16,6 +16,8 @@ from pathlib import Path
 import dlt
 import pyarrow as pa
 
+from .. import quarantine
+
 log = logging.getLogger(__name__)
 
 COLUMNS = [
@@ -43,15 +45,6 @@ IDENTITIES_SCHEMA = pa.schema(
         pa.field("manager_id", pa.string(), nullable=False),
         pa.field("identity_kind", pa.string(), nullable=False),
         pa.field("identity_value", pa.string(), nullable=False),
-    ]
-)
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("landing_file", pa.string()),
-        ("landing_line", pa.int64()),
-        ("raw_payload", pa.string()),
-        ("reason", pa.string()),
     ]
 )
 TRUE_VALUES = {"true", "1", "yes", "y", "да"}
@@ -100,12 +93,8 @@ def read_managers(path: Path) -> tuple[list[dict], list[dict], list[dict]]:
                     "active": _active(row["active"]),
                 }
             except ValueError as exc:
-                log.warning("directory: quarantined %s line %s: %s", path.name, line, exc)
-                rejected.append(
-                    {"source": "directory", "landing_file": path.name, "landing_line": line,
-                     "raw_payload": ",".join(str(row.get(c) or "") for c in COLUMNS),
-                     "reason": str(exc)}
-                )  # fmt: skip
+                rejected.append(quarantine.record("directory", path.name, line, "manager", 0, row,
+                                                  str(exc)))  # fmt: skip
                 continue
             seen.add(manager_id)
             managers.append(manager)
@@ -138,8 +127,9 @@ def directory(landing_dir: str | Path):
     def manager_identities() -> Iterator[pa.Table]:
         yield pa.Table.from_pylist(contents()[1], schema=IDENTITIES_SCHEMA)
 
-    @dlt.resource(write_disposition="replace")
-    def quarantine() -> Iterator[pa.Table]:
-        yield pa.Table.from_pylist(contents()[2], schema=QUARANTINE_SCHEMA)
+    # replaced like the file itself: a row fixed in managers.csv leaves the quarantine
+    @dlt.resource(name="quarantine", write_disposition="replace")
+    def rejected_rows() -> Iterator[pa.Table]:
+        yield quarantine.table(contents()[2])
 
-    return managers, manager_identities, quarantine
+    return managers, manager_identities, rejected_rows

@@ -15,10 +15,10 @@ import dlt
 import pyarrow as pa
 from dlt.sources.filesystem import FileItemDict, filesystem
 
+from .. import quarantine
 from .parsing import (
     CHANNELS_SCHEMA,
     MESSAGES_SCHEMA,
-    QUARANTINE_SCHEMA,
     STATUSES_SCHEMA,
     iter_lines,
     parse_lines,
@@ -37,35 +37,23 @@ TABLES = {
 MESSAGE_HINTS = dlt.mark.make_hints(
     table_name="messages", columns={"landing_position": {"dedup_sort": "desc"}}
 )
-QUARANTINE_HINTS = dlt.mark.make_hints(
-    table_name="quarantine",
-    write_disposition="merge",
-    primary_key=["landing_file", "landing_line", "record_kind", "record_index"],
-)
 
 
-def _batches(kind: str, rows: pa.Table, quarantine: pa.Table | None) -> Iterator[object]:
+def _batches(kind: str, rows: pa.Table, rejected: list[dict]) -> Iterator[object]:
     if kind == "messages":
         # Only the messages resource judges whole bodies, so a bad line is quarantined once;
         # both are table variants so their hints do not leak into each other.
         yield dlt.mark.with_hints(rows, MESSAGE_HINTS, create_table_variant=True)
     else:
         yield rows
-    if quarantine is not None:
-        yield dlt.mark.with_hints(quarantine, QUARANTINE_HINTS, create_table_variant=True)
+    yield quarantine.marked(rejected)
 
 
 def _read_file(file: FileItemDict, kind: str, schema: pa.Schema) -> Iterator[object]:
     kinds = {kind, "body"} if kind == "messages" else {kind}
     with file.open(mode="rb") as handle:
         parsed = parse_lines(file["file_name"], iter_lines(handle), kinds)
-    for row in parsed.quarantine:
-        log.warning(
-            "wazzup: quarantined %s line %s (%s): %s",
-            row["landing_file"], row["landing_line"], row["record_kind"], row["reason"],
-        )  # fmt: skip
-    quarantine = to_arrow(parsed.quarantine, QUARANTINE_SCHEMA) if parsed.quarantine else None
-    yield from _batches(kind, to_arrow(parsed.tables[kind], schema), quarantine)
+    yield from _batches(kind, to_arrow(parsed.tables[kind], schema), parsed.rejected)
 
 
 def _table_resource(bucket_url: str, name: str):
@@ -90,7 +78,7 @@ def _empty_table_resource(name: str):
 
     @dlt.resource(name=name, primary_key=primary_key, write_disposition="merge")
     def read() -> Iterator[object]:
-        yield from _batches(kind, schema.empty_table(), QUARANTINE_SCHEMA.empty_table())
+        yield from _batches(kind, schema.empty_table(), [])
 
     return read
 

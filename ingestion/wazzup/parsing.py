@@ -14,6 +14,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from .. import quarantine
+
 SOURCE = "wazzup"
 CHAT_TYPES = {
     "whatsapp", "whatsgroup", "viber", "instagram", "telegram",
@@ -63,17 +65,6 @@ CHANNELS_SCHEMA = pa.schema(
         pa.field("state_changed_at", TS, nullable=False),
         ("landing_file", pa.string()),
         ("landing_line", pa.int64()),
-    ]
-)
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        pa.field("landing_file", pa.string(), nullable=False),
-        pa.field("landing_line", pa.int64(), nullable=False),
-        pa.field("record_kind", pa.string(), nullable=False),
-        pa.field("record_index", pa.int64(), nullable=False),
-        ("raw_payload", pa.string()),
-        ("reason", pa.string()),
     ]
 )
 
@@ -168,20 +159,11 @@ class ParsedFile:
     tables: dict[str, list[dict[str, Any]]] = field(
         default_factory=lambda: {"messages": [], "statuses": [], "channelsUpdates": []}
     )
-    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, line: int, kind: str, index: int, payload: Any, reason: str) -> None:
-        raw = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
-        self.quarantine.append(
-            {
-                "source": SOURCE,
-                "landing_file": self.file_name,
-                "landing_line": line,
-                "record_kind": kind,
-                "record_index": index,
-                "raw_payload": raw,
-                "reason": reason,
-            }
+        self.rejected.append(
+            quarantine.record(SOURCE, self.file_name, line, kind, index, payload, reason)
         )
 
 
