@@ -14,38 +14,53 @@ dialogs as (
 
 conversation as (
 
-    -- automation and system messages neither answer a wait nor break a run of client messages
+    -- automation and system messages neither answer a wait nor break a run of client messages;
+    -- managers_before: manager messages earlier in the dialog
     select
         *,
-        sum(case when sender_kind = 'manager' then 1 else 0 end) over (
+        coalesce(sum(case when sender_kind = 'manager' then 1 else 0 end) over (
             partition by dialog_id
             order by sent_at, message_id
-            rows between unbounded preceding and current row
-        ) as manager_messages_so_far
+            rows between unbounded preceding and 1 preceding
+        ), 0) as managers_before
     from messages
     where sender_kind in ('client', 'manager')
 
 ),
 
-client_runs as (
+numbered as (
 
-    -- client messages preceded by the same number of manager messages form one wait
+    -- rows sharing managers_before: a run of client messages, then the manager message that
+    -- answers it (the next manager message raises the count); one pass, no self-join
     select
         *,
         row_number() over (
-            partition by dialog_id, manager_messages_so_far
+            partition by dialog_id, managers_before
             order by sent_at, message_id
-        ) as position_in_run,
-        count(*) over (partition by dialog_id, manager_messages_so_far) as client_message_count
+        ) as position_in_group
     from conversation
-    where sender_kind = 'client'
 
 ),
 
-replies as (
+runs as (
 
-    select * from conversation
-    where sender_kind = 'manager'
+    select
+        dialog_id,
+        managers_before,
+        max(case when position_in_group = 1 then message_id end) as first_message_id,
+        max(source) as source,
+        max(chat_id) as chat_id,
+        max(channel) as channel,
+        max(client_id) as client_id,
+        count(case when sender_kind = 'client' then 1 end) as client_message_count,
+        min(case when sender_kind = 'client' then sent_at end) as started_at,
+        max(case when sender_kind = 'manager' then message_id end) as reply_message_id,
+        max(case when sender_kind = 'manager' then manager_id end) as replied_by_manager_id,
+        max(case when sender_kind = 'manager' then sent_at end) as replied_at
+    from numbered
+    group by dialog_id, managers_before
+    -- a manager message right after another one answers nobody
+    having count(case when sender_kind = 'client' then 1 end) > 0
 
 ),
 
@@ -69,33 +84,27 @@ dialog_states as (
 waits as (
 
     select
-        'wait:' || client_runs.source || ':' || client_runs.message_id as wait_id,
-        client_runs.dialog_id,
-        client_runs.chat_id,
-        client_runs.channel,
-        client_runs.client_id,
-        client_runs.client_message_count,
-        replies.message_id as reply_message_id,
-        replies.manager_id as replied_by_manager_id,
-        coalesce(replies.manager_id, dialog_states.owner_manager_id) as credited_manager_id,
+        'wait:' || runs.source || ':' || runs.first_message_id as wait_id,
+        runs.dialog_id,
+        runs.chat_id,
+        runs.channel,
+        runs.client_id,
+        runs.client_message_count,
+        runs.reply_message_id,
+        runs.replied_by_manager_id,
+        coalesce(runs.replied_by_manager_id, dialog_states.owner_manager_id) as credited_manager_id,
         case
-            when replies.message_id is not null then 'answered'
+            when runs.reply_message_id is not null then 'answered'
             when dialog_states.is_open then 'pending'
             else 'unanswered'
         end as status,
-        {{ seconds_between('client_runs.sent_at', 'replies.sent_at') }} as response_time_s,
-        dialog_states.direction = 'incoming'
-        and client_runs.manager_messages_so_far = 0 as is_first_wait,
-        client_runs.sent_at as started_at,
-        replies.sent_at as replied_at
-    from client_runs
+        {{ seconds_between('runs.started_at', 'runs.replied_at') }} as response_time_s,
+        dialog_states.direction = 'incoming' and runs.managers_before = 0 as is_first_wait,
+        runs.started_at,
+        runs.replied_at
+    from runs
     inner join dialog_states
-        on client_runs.dialog_id = dialog_states.dialog_id
-    left join replies
-        on
-            client_runs.dialog_id = replies.dialog_id
-            and client_runs.manager_messages_so_far + 1 = replies.manager_messages_so_far
-    where client_runs.position_in_run = 1
+        on runs.dialog_id = dialog_states.dialog_id
 
 )
 
