@@ -48,6 +48,51 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(command, cwd=REPO_ROOT, env=env)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importer import ImportRejected, import_export
+
+    landing = Path(args.landing) if args.landing else landing_dir()
+    try:
+        report = import_export(args.kind, Path(args.file), args.manager, landing)
+    except ImportRejected as exc:
+        print(f"✗ not imported: {exc}", file=sys.stderr)
+        return 2
+    state = "already imported" if report.already_imported else "imported"
+    print(f"✓ {state}: {report.target} ({report.messages:,} messages", end="")
+    print(f", {report.quarantined} lines will be quarantined)" if report.quarantined else ")")
+    print("The next `chatsales run` loads it.")
+    return 0
+
+
+def cmd_receiver(args: argparse.Namespace) -> int:
+    from ingestion.wazzup.receiver import serve
+
+    token = os.environ.get("CHATSALES_WAZZUP_WEBHOOK_TOKEN", "")
+    if not token:
+        print("✗ set CHATSALES_WAZZUP_WEBHOOK_TOKEN (a long random secret)", file=sys.stderr)
+        return 2
+    landing = landing_dir()
+    print(f"Wazzup webhooks on http://{args.host}:{args.port}/wazzup/<token> → {landing}/wazzup")
+    serve(landing, args.host, args.port, token)
+    return 0
+
+
+def cmd_wazzup_subscribe(args: argparse.Namespace) -> int:
+    from ingestion.wazzup.api import WazzupApiError, subscribe_webhook
+
+    api_key = os.environ.get("SOURCES__WAZZUP_API__API_KEY", "")
+    if not api_key:
+        print("✗ set SOURCES__WAZZUP_API__API_KEY (the Wazzup API key)", file=sys.stderr)
+        return 2
+    try:
+        subscribe_webhook(api_key, args.url)
+    except WazzupApiError as exc:
+        print(f"✗ Wazzup refused the subscription: {exc}", file=sys.stderr)
+        return 1
+    print(f"✓ Wazzup will POST messages, statuses and channel updates to {args.url}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatsales", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -61,6 +106,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="load every source and build the marts via Dagster")
     run.set_defaults(handler=cmd_run)
+
+    imported = commands.add_parser(
+        "import", help="check a WhatsApp/Telegram chat export and put it in the landing folder"
+    )
+    imported.add_argument("kind", choices=["whatsapp", "telegram"])
+    imported.add_argument("file", help="the .txt (WhatsApp) or result.json (Telegram) export")
+    imported.add_argument("--manager", required=True, help="manager_id from managers.csv")
+    imported.add_argument("--landing", help="landing folder (default: CHATSALES_LANDING)")
+    imported.set_defaults(handler=cmd_import)
+
+    receiver = commands.add_parser(
+        "receiver", help="receive Wazzup webhooks into the landing folder (token from env)"
+    )
+    receiver.add_argument("--host", default="127.0.0.1")
+    receiver.add_argument("--port", type=int, default=8000)
+    receiver.set_defaults(handler=cmd_receiver)
+
+    wazzup = commands.add_parser("wazzup", help="Wazzup API actions")
+    wazzup_actions = wazzup.add_subparsers(dest="action", required=True)
+    subscribe = wazzup_actions.add_parser("subscribe", help="point Wazzup's webhooks at a URL")
+    subscribe.add_argument("--url", required=True, help="public URL of `chatsales receiver`")
+    subscribe.set_defaults(handler=cmd_wazzup_subscribe)
 
     ui = commands.add_parser("ui", help="start the Dagster UI on this project's instance")
     ui.add_argument("--host", default="127.0.0.1")

@@ -52,6 +52,7 @@ class RunReport:
     failures: list[str] = field(default_factory=list)
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
+    checks_warned: list[str] = field(default_factory=list)
     mart_rows: dict[str, int] = field(default_factory=dict)
 
 
@@ -59,7 +60,7 @@ def run_pipeline(log_path: Path | None = None) -> RunReport:
     """Run `warehouse_job` in process against the project's Dagster instance."""
     ensure_dagster_home()
     prepare_dbt()
-    from dagster import DagsterInstance
+    from dagster import AssetCheckSeverity, DagsterInstance
 
     from orchestration.definitions import defs
     from orchestration.loggers import root_cause
@@ -84,12 +85,13 @@ def run_pipeline(log_path: Path | None = None) -> RunReport:
         if event.is_step_failure:
             report.failures.append(f"{event.step_key}: {root_cause(event.step_failure_data.error)}")
     for evaluation in result.get_asset_check_evaluations():
+        name = f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
         if evaluation.passed:
             report.checks_passed += 1
+        elif evaluation.severity == AssetCheckSeverity.WARN:
+            report.checks_warned.append(name)
         else:
-            report.checks_failed.append(
-                f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
-            )
+            report.checks_failed.append(name)
     if result.success:
         report.mart_rows = table_counts("marts")
     return report
@@ -109,7 +111,11 @@ def print_summary(report: RunReport) -> None:
     checks = f"{report.checks_passed} checks passed"
     if report.checks_failed:
         checks += f", {len(report.checks_failed)} failed: " + "; ".join(report.checks_failed)
+    if report.checks_warned:
+        checks += f", {len(report.checks_warned)} warning: " + "; ".join(report.checks_warned)
     print(f"\n{checks}.")
+    if report.checks_warned:
+        print("Warnings do not block the marts; see marts.data_issues for what to fix.")
     where = target.duckdb_path if target.kind == "duckdb" else target.sqlalchemy_url.split("@")[-1]
     print(f"Warehouse: {where} (schemas staging, intermediate, marts)")
     print(f"Run {report.run_id}: full log {report.log_path}")

@@ -2,28 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import dlt
 from dlt.extract.source import DltSource
 
 from chatsales.settings import landing_dir, state_dir, warehouse
 
 from .amocrm import amocrm
+from .bitrix24 import bitrix24
 from .directory import directory
+from .telegram import telegram
 from .wazzup import wazzup_landing
+from .wazzup.api import wazzup_api
+from .whatsapp import whatsapp
 
-SOURCE_NAMES = ("wazzup", "amocrm", "directory")
+# source name: (the dlt source, built from the landing folder; the dataset it loads into).
+# API settings and secrets come from dlt config: env SOURCES__<NAME>__... or .dlt/secrets.toml.
+SOURCES: dict[str, tuple[Callable[[Path], DltSource], str]] = {
+    "directory": (directory, "raw_directory"),
+    "wazzup": (wazzup_landing, "raw_wazzup"),
+    "wazzup_api": (lambda landing: wazzup_api(), "raw_wazzup_api"),
+    "telegram": (telegram, "raw_telegram"),
+    "whatsapp": (whatsapp, "raw_whatsapp"),
+    "amocrm": (amocrm, "raw_amocrm"),
+    "bitrix24": (bitrix24, "raw_bitrix24"),
+}
+SOURCE_NAMES = tuple(SOURCES)
 
 
 def source(name: str) -> DltSource:
-    """A source configured from the environment as it is now; `raw_<name>` is its dataset."""
-    factories = {"wazzup": wazzup_landing, "amocrm": amocrm, "directory": directory}
-    return factories[name](landing_dir())
+    """A source configured from the environment as it is now."""
+    factory, _ = SOURCES[name]
+    return factory(landing_dir())
 
 
 def pipeline(name: str) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=f"chatsales_{name}",
         destination=warehouse().dlt_destination(),
-        dataset_name=f"raw_{name}",
+        dataset_name=SOURCES[name][1],
         pipelines_dir=str(state_dir() / "dlt_pipelines"),
     )

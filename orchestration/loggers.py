@@ -4,22 +4,41 @@ every Dagster event, and writes the full log to a file when given `log_path`."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 
-from dagster import Field, InitLoggerContext, logger
+from dagster import AssetCheckSeverity, Field, InitLoggerContext, logger
 from dagster._core.events import DagsterEventType
 from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+DBT_ERRORS = "Errors parsed from dbt logs:"
+
+
+def dbt_failure(message: str) -> str | None:
+    """'Failure in model X: <the database's words>' from a dagster-dbt error, if it is one."""
+    if DBT_ERRORS not in message:
+        return None
+    lines = [ANSI.sub("", line).strip() for line in message.split(DBT_ERRORS, 1)[1].splitlines()]
+    lines = [line for line in lines if line]
+    for index, line in enumerate(lines):
+        if line.startswith("Failure in "):
+            node = line.split(" (", 1)[0]
+            detail = next((d for d in lines[index + 1 :] if " Error in " not in d), "")
+            return f"dbt: {node}: {detail}" if detail else f"dbt: {node}"
+    return None
+
 
 def root_cause(error) -> str:
-    """The first line of the innermost error: what went wrong, not where Dagster caught it."""
+    """One line of the innermost error: what went wrong, not where Dagster caught it."""
     if error is None:
         return "unknown error"
     while error.cause is not None:
         error = error.cause
-    lines = error.message.strip().splitlines()
-    return lines[0] if lines else error.cls_name or "unknown error"
+    message = error.message.strip()
+    lines = message.splitlines()
+    return dbt_failure(message) or (lines[0] if lines else error.cls_name or "unknown error")
 
 
 def describe(event) -> str | None:
@@ -39,6 +58,8 @@ def describe(event) -> str | None:
         evaluation = event.event_specific_data
         if not evaluation.passed:
             key = evaluation.asset_key.to_user_string()
+            if evaluation.severity == AssetCheckSeverity.WARN:
+                return f"  ⚠ check {evaluation.check_name} on {key} warns"
             return f"  ✗ check {evaluation.check_name} on {key} failed"
     if kind == DagsterEventType.STEP_FAILURE:
         return f"✗ {event.step_key} failed: {root_cause(event.event_specific_data.error)}"

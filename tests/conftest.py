@@ -3,6 +3,7 @@ built once by the real `chatsales run` (Dagster → dlt → dbt) and shared by m
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -47,11 +48,37 @@ def warehouse_env(tmp: Path, url: str, landing: Path) -> dict[str, str]:
     return env
 
 
+FIXTURES = Path(__file__).parent / "fixtures"
+# Beside the demo: chat exports a head of sales imports, and webhooks nobody can attribute.
+IMPORTED_EXPORTS = [
+    ("whatsapp", FIXTURES / "whatsapp/landing/whatsapp/m01/Чат WhatsApp с Анна Клиентова.txt"),
+    ("telegram", FIXTURES / "telegram/landing/telegram/igor/chat_anna_2024-03-13.json"),
+]
+UNMAPPED_CHANNEL = "00000000-dead-4bee-8000-000000000000"
+PROBLEM_WEBHOOKS = [
+    {"messages": [{"messageId": "stray-1", "dateTime": "2025-08-04T09:00:00.000Z",
+                   "channelId": UNMAPPED_CHANNEL, "chatType": "whatsapp",
+                   "chatId": "79005550101", "type": "text", "isEcho": False,
+                   "text": "Здравствуйте", "status": "inbound"}]},
+    '{"messages": [{"messageId": "cut-off',
+]  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def demo_landing(tmp_path_factory) -> Path:
     landing = tmp_path_factory.mktemp("landing")
-    result = run_cli(["demo", *DEMO_ARGS, "--landing", str(landing)], dict(os.environ))
+    env = dict(os.environ)
+    result = run_cli(["demo", *DEMO_ARGS, "--landing", str(landing)], env)
     assert result.returncode == 0, result.stdout + result.stderr
+    for kind, path in IMPORTED_EXPORTS:
+        imported = run_cli(
+            ["import", kind, str(path), "--manager", "m01", "--landing", str(landing)], env
+        )
+        assert imported.returncode == 0, imported.stdout + imported.stderr
+    lines = [
+        b if isinstance(b, str) else json.dumps(b, ensure_ascii=False) for b in PROBLEM_WEBHOOKS
+    ]
+    (landing / "wazzup" / "zz-problems.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return landing
 
 

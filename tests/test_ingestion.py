@@ -101,7 +101,9 @@ def test_unconfigured_sources_are_skipped_with_empty_tables(tmp_path, caplog):
         crm = load(tmp_path, "amocrm", amocrm(empty))
         managers = load(tmp_path, "directory", directory(empty))
     assert wazzup == {"messages": 0, "statuses": 0, "channels": 0, "quarantine": 0}
-    assert crm == {"leads": 0, "users": 0, "quarantine": 0}
+    assert crm == {
+        "leads": 0, "users": 0, "contacts": 0, "pipeline_statuses": 0, "quarantine": 0
+    }  # fmt: skip
     assert managers == {"managers": 0, "manager_identities": 0, "quarantine": 0}
     assert "wazzup: no landing folder" in caplog.text
     assert "amocrm: no API settings" in caplog.text
@@ -151,6 +153,8 @@ class AmoCrmReplay(BaseHTTPRequestHandler):
             return self._reply(200, body.encode())
         if url.path == "/api/v4/users":
             return self._reply(200, (FIXTURES / "amocrm" / "users.json").read_bytes())
+        if url.path in ("/api/v4/contacts", "/api/v4/leads/pipelines"):
+            return self._reply(204, b"")  # an account with nothing there
         return self._reply(404, b"")
 
     def _reply(self, status: int, body: bytes, headers: dict | None = None) -> None:
@@ -181,8 +185,10 @@ def amocrm_api(monkeypatch):
 
 def test_amocrm_api_pages_backoff_and_incremental_cursor(tmp_path, amocrm_api):
     counts = load(tmp_path, "amocrm", amocrm())
-    assert counts == {"leads": 4, "users": 3, "quarantine": 0}
-    lead_calls = [r for r in amocrm_api.requests if r.startswith("/api/v4/leads")]
+    assert counts == {
+        "leads": 4, "users": 3, "contacts": 0, "pipeline_statuses": 0, "quarantine": 0
+    }  # fmt: skip
+    lead_calls = [r for r in amocrm_api.requests if urlparse(r).path == "/api/v4/leads"]
     assert len(lead_calls) == 3  # 429, page 1, page 2 (the last: no next link)
     assert "filter%5Bupdated_at%5D%5Bfrom%5D=0" in lead_calls[0].replace("[", "%5B").replace(
         "]", "%5D"
@@ -192,8 +198,10 @@ def test_amocrm_api_pages_backoff_and_incremental_cursor(tmp_path, amocrm_api):
 
     amocrm_api.requests.clear()
     again = load(tmp_path, "amocrm", amocrm())
-    assert again == {"leads": 4, "users": 3, "quarantine": 0}
-    [second_lead_call] = [r for r in amocrm_api.requests if r.startswith("/api/v4/leads")]
+    assert again == {
+        "leads": 4, "users": 3, "contacts": 0, "pipeline_statuses": 0, "quarantine": 0
+    }  # fmt: skip
+    [second_lead_call] = [r for r in amocrm_api.requests if urlparse(r).path == "/api/v4/leads"]
     assert "1710400000" in second_lead_call  # the cursor: the newest updated_at seen
 
 
@@ -205,7 +213,9 @@ def test_amocrm_bad_lead_is_quarantined_and_the_rest_load(tmp_path):
     page["_embedded"]["leads"].append({**good, "id": 3001999, "created_at": "вчера"})
     (folder / "leads_page_0001.json").write_text(json.dumps(page), encoding="utf-8")
     counts = load(tmp_path, "amocrm", amocrm(tmp_path / "landing"))
-    assert counts == {"leads": 1, "users": 0, "quarantine": 1}
+    assert counts == {
+        "leads": 1, "users": 0, "contacts": 0, "pipeline_statuses": 0, "quarantine": 1
+    }  # fmt: skip
     [(location, line, kind, index, payload, reason)] = rows(
         tmp_path,
         "select location, line, record_kind, record_index, raw_payload, reason "

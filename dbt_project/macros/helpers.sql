@@ -14,3 +14,18 @@
 {% macro period_start(grain, timestamp_tz) -%}
     cast(date_trunc('{{ grain }}', {{ to_reporting_time(timestamp_tz) }}) as date)
 {%- endmacro %}
+
+
+{#
+    A phone as E.164 digits (no '+'), the key chats and CRM contacts are linked by:
+    Russian 8XXXXXXXXXX and 9XXXXXXXXX become 7XXXXXXXXXX; fewer than 10 digits is no phone.
+    Same rule as ingestion/phones.py.
+#}
+{% macro normalized_phone(phone) -%}
+    {%- set digits = phone_digits(phone) -%}
+    case
+        when length({{ digits }}) = 11 and {{ digits }} like '8%' then '7' || substr({{ digits }}, 2)
+        when length({{ digits }}) = 10 and {{ digits }} like '9%' then '7' || {{ digits }}
+        when length({{ digits }}) >= 10 then {{ digits }}
+    end
+{%- endmacro %}

@@ -1,4 +1,5 @@
-"""amoCRM / Kommo deals (leads) and users.
+"""amoCRM / Kommo deals (leads), users, contacts (normalized phones, Telegram username)
+and pipeline statuses.
 
 From the live API v4 when `sources.amocrm.base_url` and `access_token` are configured
 (env `SOURCES__AMOCRM__BASE_URL`, `SOURCES__AMOCRM__ACCESS_TOKEN`, or `.dlt/secrets.toml`);
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,13 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from .. import quarantine
 from .client import AmoCrmClient, ApiPages, NoPages, SnapshotPages, embedded
+from .contacts import CONTACTS_SCHEMA, PIPELINE_STATUSES_SCHEMA, contact_row, pipeline_status_rows
+from .convert import TS
+from .convert import int_field as _int
+from .convert import timestamp_field as _timestamp
 
 log = logging.getLogger(__name__)
 
-TS = pa.timestamp("us", tz="UTC")
 LEADS_SCHEMA = pa.schema(
     [
         pa.field("id", pa.int64(), nullable=False),
@@ -48,20 +51,6 @@ USERS_SCHEMA = pa.schema(
         ("is_active", pa.bool_()),
     ]
 )
-
-
-def _int(record: dict, key: str, required: bool = False) -> int | None:
-    value = record.get(key)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{key} is not an integer: {value!r}")
-    return value
-
-
-def _timestamp(record: dict, key: str, required: bool = False) -> datetime | None:
-    seconds = _int(record, key, required)
-    return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def lead_row(lead: dict) -> dict[str, Any]:
@@ -96,18 +85,20 @@ def user_row(user: dict) -> dict[str, Any]:
 def _tables(
     pages: Iterator[tuple[str, dict]],
     key: str,
-    convert: Callable[[dict], dict[str, Any]],
+    convert: Callable[[dict], dict[str, Any] | list[dict[str, Any]]],
     schema: pa.Schema,
 ) -> Iterator[object]:
     """One arrow table per page; records that do not convert go to quarantine. Both tables
-    are created even when empty, so downstream models always run."""
+    are created even when empty, so downstream models always run. `convert` returns one
+    row, or a list of rows (a pipeline gives a row per status)."""
     rejected: list[dict[str, Any]] = []
     yielded = False
     for page, body in pages:
         rows = []
         for index, record in enumerate(embedded(body, key)):
             try:
-                rows.append(convert(record))
+                converted = convert(record)
+                rows.extend(converted if isinstance(converted, list) else [converted])
             except (ValueError, TypeError, AttributeError) as exc:
                 rejected.append(quarantine.record("amocrm", page, 0, key, index, record, str(exc)))
         yield pa.Table.from_pylist(rows, schema=schema)
@@ -127,30 +118,52 @@ def _pages(landing_dir: str | Path | None, base_url: str | None, access_token: s
     return NoPages()
 
 
+def _updated_since(
+    fetch: Callable[[int], Iterator[tuple[str, dict]]],
+    key: str,
+    convert: Callable[[dict], dict[str, Any]],
+    schema: pa.Schema,
+) -> Iterator[object]:
+    """Pages changed since the resource's cursor. A cursor kept by hand rather than
+    dlt.sources.incremental: quarantine rows share the resource and have no updated_at.
+    The cursor is committed with the load."""
+    state = dlt.current.resource_state()
+    since = state.get("updated_at_cursor", 0)
+    for item in _tables(fetch(since), key, convert, schema):
+        if isinstance(item, pa.Table) and item.num_rows:
+            newest = pa.compute.max(item["updated_at"]).as_py()
+            state["updated_at_cursor"] = max(since, int(newest.timestamp()))
+            since = state["updated_at_cursor"]
+        yield item
+
+
 @dlt.source(name="amocrm")
 def amocrm(
     landing_dir: str | Path | None = None,
     base_url: str | None = None,
     access_token: str | None = None,
 ):
-    """Leads (deals) incremental on `updated_at` and merged on `id`; users merged on `id`."""
+    """Leads (deals) and contacts incremental on `updated_at` and merged on `id`; users
+    merged on `id`; `pipeline_statuses` replaced. In a snapshot folder: `leads_page_*.json`,
+    `contacts_page_*.json`, `users.json`, `pipelines.json`. Every table is created, empty,
+    when there is nothing to read."""
     pages = _pages(landing_dir, base_url, access_token)
 
     @dlt.resource(primary_key="id", write_disposition="merge")
     def leads() -> Iterator[object]:
-        # A cursor kept by hand rather than dlt.sources.incremental: quarantine rows share
-        # this resource and have no updated_at. The cursor is committed with the load.
-        state = dlt.current.resource_state()
-        since = state.get("updated_at_cursor", 0)
-        for item in _tables(pages.leads(since), "leads", lead_row, LEADS_SCHEMA):
-            if isinstance(item, pa.Table) and item.num_rows:
-                newest = pa.compute.max(item["updated_at"]).as_py()
-                state["updated_at_cursor"] = max(since, int(newest.timestamp()))
-                since = state["updated_at_cursor"]
-            yield item
+        yield from _updated_since(pages.leads, "leads", lead_row, LEADS_SCHEMA)
 
     @dlt.resource(primary_key="id", write_disposition="merge")
     def users() -> Iterator[object]:
         yield from _tables(pages.users(), "users", user_row, USERS_SCHEMA)
 
-    return leads, users
+    @dlt.resource(primary_key="id", write_disposition="merge")
+    def contacts() -> Iterator[object]:
+        yield from _updated_since(pages.contacts, "contacts", contact_row, CONTACTS_SCHEMA)
+
+    @dlt.resource(primary_key=["pipeline_id", "status_id"], write_disposition="replace")
+    def pipeline_statuses() -> Iterator[object]:
+        pipelines = pages.pipelines()
+        yield from _tables(pipelines, "pipelines", pipeline_status_rows, PIPELINE_STATUSES_SCHEMA)
+
+    return leads, users, contacts, pipeline_statuses

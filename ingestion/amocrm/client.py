@@ -97,6 +97,13 @@ class ApiPages:
     def users(self) -> Iterator[tuple[str, dict]]:
         return self.client.pages("users", {})
 
+    def contacts(self, updated_since: int) -> Iterator[tuple[str, dict]]:
+        params = {"order[updated_at]": "asc", "filter[updated_at][from]": updated_since}
+        return self.client.pages("contacts", params)
+
+    def pipelines(self) -> Iterator[tuple[str, dict]]:
+        return self.client.pages("leads/pipelines", {})
+
 
 class SnapshotPages:
     """Saved responses in a folder (the demo writes these); the cursor filters rows."""
@@ -110,6 +117,12 @@ class SnapshotPages:
     def users(self) -> Iterator[tuple[str, dict]]:
         return snapshot_pages(self.folder, "users")
 
+    def contacts(self, updated_since: int) -> Iterator[tuple[str, dict]]:
+        return snapshot_pages(self.folder, "contacts")
+
+    def pipelines(self) -> Iterator[tuple[str, dict]]:
+        return snapshot_pages(self.folder, "pipelines")
+
 
 class NoPages:
     """Nothing configured."""
@@ -118,4 +131,10 @@ class NoPages:
         return iter(())
 
     def users(self) -> Iterator[tuple[str, dict]]:
+        return iter(())
+
+    def contacts(self, updated_since: int) -> Iterator[tuple[str, dict]]:
+        return iter(())
+
+    def pipelines(self) -> Iterator[tuple[str, dict]]:
         return iter(())

@@ -6,34 +6,28 @@ wazzup_messages as (
 
 ),
 
+telegram_messages as (
+
+    select * from {{ ref('stg_telegram__messages') }}
+
+),
+
+whatsapp_messages as (
+
+    select * from {{ ref('stg_whatsapp__messages') }}
+
+),
+
 identities as (
 
     select * from {{ ref('int_manager_identities') }}
 
 ),
 
-crm_users as (
+wazzup as (
 
-    select
-        identity_value as crm_user_id,
-        manager_id
-    from identities
-    where identity_kind = 'crm_user_id'
-
-),
-
-channel_owners as (
-
-    select
-        identity_value as wazzup_channel_id,
-        manager_id
-    from identities
-    where identity_kind = 'wazzup_channel_id'
-
-),
-
-messages as (
-
+    -- chats belong to the channel's owner; a reply sent from the CRM to its author,
+    -- one sent from the phone (no author) to the channel's owner
     select
         wazzup_messages.message_id,
         wazzup_messages.source,
@@ -43,9 +37,10 @@ messages as (
         -- a 1:1 whatsapp/viber chat id is the client's phone; other chats may report one
         case
             when wazzup_messages.channel in ('whatsapp', 'viber') and not wazzup_messages.is_group_chat
-                then {{ phone_digits('wazzup_messages.chat_id') }}
-            else {{ phone_digits('wazzup_messages.contact_phone') }}
+                then {{ normalized_phone('wazzup_messages.chat_id') }}
+            else {{ normalized_phone('wazzup_messages.contact_phone') }}
         end as client_phone,
+        lower(wazzup_messages.contact_username) as client_username,
         wazzup_messages.channel || ':' || wazzup_messages.chat_id as channel_chat_id,
         coalesce(
             case when wazzup_messages.direction = 'outgoing' then crm_users.manager_id end,
@@ -59,10 +54,60 @@ messages as (
         wazzup_messages.is_deleted,
         wazzup_messages.sent_at
     from wazzup_messages
-    left join crm_users
-        on wazzup_messages.author_crm_user_id = crm_users.crm_user_id
-    left join channel_owners
-        on wazzup_messages.wazzup_channel_id = channel_owners.wazzup_channel_id
+    left join identities as crm_users
+        on
+            crm_users.identity_kind = 'crm_user_id'
+            and wazzup_messages.author_crm_user_id = crm_users.identity_value
+    left join identities as channel_owners
+        on
+            channel_owners.identity_kind = 'wazzup_channel_id'
+            and wazzup_messages.wazzup_channel_id = channel_owners.identity_value
+
+),
+
+{% for export, identity_kind, author_column in [
+    ('telegram', 'telegram_user_id', 'author_telegram_user_id'),
+    ('whatsapp', 'whatsapp_name', 'author_whatsapp_name'),
+] %}
+    {{ export }} as (
+
+        -- chats belong to the manager who exported them; a manager message to its author
+        -- when the author is a known manager (group chats), else to the exporting manager
+        select
+            exported.message_id,
+            exported.source,
+            exported.channel,
+            exported.source || ':' || exported.chat_id as chat_id,
+            {{ normalized_phone('exported.client_phone') }} as client_phone,
+            lower(exported.client_username) as client_username,
+            exported.channel || ':' || exported.chat_id as channel_chat_id,
+            case
+                when exported.sender_kind = 'manager'
+                    then coalesce(authors.manager_id, exported.export_manager_id)
+                else exported.export_manager_id
+            end as manager_id,
+            exported.export_manager_id as channel_owner_manager_id,
+            exported.direction,
+            exported.sender_kind,
+            exported.message_type,
+            exported.is_deleted,
+            exported.sent_at
+        from {{ export }}_messages as exported
+        left join identities as authors
+            on
+                authors.identity_kind = '{{ identity_kind }}'
+                and exported.{{ author_column }} = authors.identity_value
+
+    ),
+
+{% endfor %}
+messages as (
+
+    select * from wazzup
+    union all
+    select * from telegram
+    union all
+    select * from whatsapp
 
 ),
 
@@ -74,11 +119,9 @@ sequenced as (
             partition by chat_id
             order by sent_at, message_id
         ) as previous_sent_at,
-        -- the phone may be reported on some messages only: one client id per chat
-        coalesce(
-            max(client_phone) over (partition by chat_id),
-            channel_chat_id
-        ) as client_id
+        -- the phone or username may be reported on some messages only: one per chat
+        max(client_phone) over (partition by chat_id) as chat_client_phone,
+        max(client_username) over (partition by chat_id) as chat_client_username
     from messages
 
 ),
@@ -120,7 +163,9 @@ final as (
         source,
         channel,
         chat_id,
-        client_id,
+        coalesce(chat_client_phone, channel_chat_id) as client_id,
+        chat_client_phone as client_phone,
+        chat_client_username as client_username,
         manager_id,
         channel_owner_manager_id,
         'dialog:' || first_value(source || ':' || message_id) over (

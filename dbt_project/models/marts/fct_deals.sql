@@ -1,8 +1,14 @@
 with
 
-deals as (
+amocrm_deals as (
 
     select * from {{ ref('stg_amocrm__deals') }}
+
+),
+
+bitrix24_deals as (
+
+    select * from {{ ref('stg_bitrix24__deals') }}
 
 ),
 
@@ -16,15 +22,54 @@ crm_users as (
 
 ),
 
+deals as (
+
+    select
+        'amocrm' as crm,
+        'amocrm:' || cast(deal_id as text) as deal_id,
+        responsible_crm_user_id,
+        cast(pipeline_id as text) as pipeline_id,
+        cast(status_id as text) as status_id,
+        cast(main_contact_id as text) as main_contact_id,
+        deal_name,
+        cast(price as double precision) as price,
+        is_won,
+        is_lost,
+        created_at,
+        updated_at,
+        closed_at
+    from amocrm_deals
+    where not is_deleted
+
+    union all
+
+    select
+        'bitrix24' as crm,
+        'bitrix24:' || cast(deal_id as text) as deal_id,
+        responsible_crm_user_id,
+        cast(pipeline_id as text) as pipeline_id,
+        stage_id as status_id,
+        cast(main_contact_id as text) as main_contact_id,
+        deal_name,
+        cast(price as double precision) as price,
+        is_won,
+        is_lost,
+        created_at,
+        updated_at,
+        closed_at
+    from bitrix24_deals
+
+),
+
 final as (
 
     select
+        deals.crm,
         deals.deal_id,
         coalesce(crm_users.manager_id, 'unassigned') as manager_id,
         deals.responsible_crm_user_id,
         deals.pipeline_id,
         deals.status_id,
-        deals.loss_reason_id,
         deals.main_contact_id,
         deals.deal_name,
         deals.price,
@@ -37,7 +82,6 @@ final as (
     from deals
     left join crm_users
         on deals.responsible_crm_user_id = crm_users.crm_user_id
-    where not deals.is_deleted
 
 )
 

@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('raw_amocrm', 'contacts') }}
+
+),
+
+renamed as (
+
+    select
+
+        ---------- ids
+        id as contact_id,
+
+        ---------- strings
+        name as contact_name,
+        -- phones are normalized to E.164 digits by the loader (ingestion/phones.py)
+        primary_phone,
+        phones,
+        telegram_username
+
+    from source
+
+)
+
+select * from renamed
