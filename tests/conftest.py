@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -64,6 +68,46 @@ PROBLEM_WEBHOOKS = [
 ]  # fmt: skip
 
 
+WAZZUP_API_KEY = "test-wazzup-key"
+WAZZUP_CHANNELS = [
+    {"channelId": UNMAPPED_CHANNEL, "transport": "whatsapp", "plainId": "79990000009",
+     "state": "active"},
+    {"channelId": "11111111-2222-4333-8444-555555555555", "transport": "tgapi",
+     "plainId": "79990000010", "state": "phoneUnavailable"},
+]  # fmt: skip
+WAZZUP_USERS = [{"id": "8100001", "name": "Алексей Смирнов"}, {"id": "8100002", "name": "Мария"}]
+
+
+class WazzupApiReplay(BaseHTTPRequestHandler):
+    """The Wazzup API v3 for the session's runs (the real one is not reachable here)."""
+
+    def do_GET(self):  # noqa: N802
+        if self.headers.get("Authorization") != f"Bearer {WAZZUP_API_KEY}":
+            return self._reply(401, {"error": "unauthorized"})
+        path = urlparse(self.path).path
+        bodies = {"/v3/channels": WAZZUP_CHANNELS, "/v3/users": WAZZUP_USERS}
+        return self._reply(200, bodies[path]) if path in bodies else self._reply(404, {})
+
+    def _reply(self, status: int, payload) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def wazzup_api_url() -> str:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WazzupApiReplay)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/v3"
+    server.shutdown()
+
+
 @pytest.fixture(scope="session")
 def demo_landing(tmp_path_factory) -> Path:
     landing = tmp_path_factory.mktemp("landing")
@@ -79,6 +123,7 @@ def demo_landing(tmp_path_factory) -> Path:
         b if isinstance(b, str) else json.dumps(b, ensure_ascii=False) for b in PROBLEM_WEBHOOKS
     ]
     (landing / "wazzup" / "zz-problems.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shutil.copytree(FIXTURES / "bitrix24", landing / "bitrix24")  # saved API pages
     return landing
 
 
@@ -88,22 +133,27 @@ def postgres_url() -> str:
         yield url
 
 
-def _build(tmp: Path, url: str, landing: Path) -> BuiltWarehouse:
+def _build(tmp: Path, url: str, landing: Path, wazzup_api_url: str) -> BuiltWarehouse:
     env = warehouse_env(tmp, url, landing)
+    env.update(
+        SOURCES__WAZZUP_API__API_KEY=WAZZUP_API_KEY, SOURCES__WAZZUP_API__BASE_URL=wazzup_api_url
+    )
     first = run_cli(["run"], env)
     assert first.returncode == 0, f"chatsales run failed:\n{first.stdout}\n{first.stderr[-5000:]}"
     return BuiltWarehouse(Warehouse(url), env, first)
 
 
 @pytest.fixture(scope="session")
-def duckdb_warehouse(tmp_path_factory, demo_landing) -> BuiltWarehouse:
+def duckdb_warehouse(tmp_path_factory, demo_landing, wazzup_api_url) -> BuiltWarehouse:
     tmp = tmp_path_factory.mktemp("duckdb")
-    return _build(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}", demo_landing)
+    return _build(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}", demo_landing, wazzup_api_url)
 
 
 @pytest.fixture(scope="session")
-def postgres_warehouse(tmp_path_factory, demo_landing, postgres_url) -> BuiltWarehouse:
-    return _build(tmp_path_factory.mktemp("postgres"), postgres_url, demo_landing)
+def postgres_warehouse(
+    tmp_path_factory, demo_landing, postgres_url, wazzup_api_url
+) -> BuiltWarehouse:
+    return _build(tmp_path_factory.mktemp("postgres"), postgres_url, demo_landing, wazzup_api_url)
 
 
 @pytest.fixture(scope="session", params=["duckdb", "postgres"])
