@@ -10,12 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import dlt
-import duckdb
 import pytest
 
 from ingestion.amocrm import amocrm
 from ingestion.phones import normalize_phone, normalize_phones
+
+from .dlt_helpers import load, rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "amocrm"
 CONTACT_FILES = ["contacts_page_0001.json", "contacts_page_0002.json"]
@@ -50,29 +50,6 @@ def test_normalize_phones_keeps_order_and_drops_repeats_and_junk():
         "79001234567",
         "79211112233",
     ]
-
-
-def load(tmp_path: Path, source) -> dict[str, int]:
-    pipeline = dlt.pipeline(
-        pipeline_name="test_amocrm_contacts",
-        destination=dlt.destinations.duckdb(str(tmp_path / "wh.duckdb")),
-        dataset_name="raw_amocrm",
-        pipelines_dir=str(tmp_path / "pipelines"),
-    )
-    pipeline.run(source)
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        tables = conn.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'raw_amocrm' and table_name not like '\\_dlt%' escape '\\'"
-        ).fetchall()
-        return {
-            t: conn.execute(f"select count(*) from raw_amocrm.{t}").fetchone()[0] for (t,) in tables
-        }
-
-
-def rows(tmp_path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        return conn.execute(sql).fetchall()
 
 
 class ContactsReplay(BaseHTTPRequestHandler):

@@ -13,41 +13,17 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import dlt
-import duckdb
 import pytest
 
 from ingestion.bitrix24 import bitrix24
 from ingestion.bitrix24 import client as bitrix24_client
 from ingestion.bitrix24.client import Bitrix24Client, Bitrix24Error
 
+from .dlt_helpers import load, rows
+
 FIXTURES = Path(__file__).parent / "fixtures" / "bitrix24"
 TOKEN = "s3cr3t-t0ken"
 NEWEST_CHANGE = "2024-03-20T13:30:00+00:00"  # deal 1251, "2024-03-20T18:30:00+05:00"
-
-
-def load(tmp_path: Path, source) -> dict[str, int]:
-    pipeline = dlt.pipeline(
-        pipeline_name="test_bitrix24",
-        destination=dlt.destinations.duckdb(str(tmp_path / "wh.duckdb")),
-        dataset_name="raw_bitrix24",
-        pipelines_dir=str(tmp_path / "pipelines"),
-    )
-    pipeline.run(source)
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        tables = conn.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'raw_bitrix24' and table_name not like '\\_dlt%' escape '\\'"
-        ).fetchall()
-        return {
-            t: conn.execute(f"select count(*) from raw_bitrix24.{t}").fetchone()[0]
-            for (t,) in tables
-        }
-
-
-def rows(tmp_path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def page(name: str) -> dict:

@@ -10,39 +10,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import dlt
-import duckdb
 import pytest
 
 from ingestion.amocrm import amocrm
 from ingestion.directory import directory
 from ingestion.wazzup import wazzup_landing
 
+from .dlt_helpers import load, rows
+
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def load(tmp_path: Path, name: str, source) -> dict[str, int]:
-    pipeline = dlt.pipeline(
-        pipeline_name=f"test_{name}",
-        destination=dlt.destinations.duckdb(str(tmp_path / "wh.duckdb")),
-        dataset_name=f"raw_{name}",
-        pipelines_dir=str(tmp_path / "pipelines"),
-    )
-    pipeline.run(source)
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        tables = conn.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = ? and table_name not like '\\_dlt%' escape '\\'",
-            [f"raw_{name}"],
-        ).fetchall()
-        return {
-            t: conn.execute(f"select count(*) from raw_{name}.{t}").fetchone()[0] for (t,) in tables
-        }
-
-
-def rows(tmp_path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        return conn.execute(sql).fetchall()
 
 
 @pytest.fixture
@@ -53,7 +29,7 @@ def landing(tmp_path) -> Path:
 
 
 def test_wazzup_loads_good_records_and_quarantines_bad_ones(tmp_path, landing):
-    counts = load(tmp_path, "wazzup", wazzup_landing(landing))
+    counts = load(tmp_path, wazzup_landing(landing))
     # 9 message bodies, one of them an edit of an earlier messageId
     assert counts == {"messages": 8, "statuses": 3, "channels": 1, "quarantine": 3}
     reasons = rows(
@@ -68,7 +44,7 @@ def test_wazzup_loads_good_records_and_quarantines_bad_ones(tmp_path, landing):
 
 
 def test_wazzup_edit_keeps_latest_version(tmp_path, landing):
-    load(tmp_path, "wazzup", wazzup_landing(landing))
+    load(tmp_path, wazzup_landing(landing))
     [(text, edited)] = rows(
         tmp_path,
         "select text, is_edited from raw_wazzup.messages "
@@ -78,8 +54,8 @@ def test_wazzup_edit_keeps_latest_version(tmp_path, landing):
 
 
 def test_wazzup_rerun_and_new_file_load_only_new_rows(tmp_path, landing):
-    load(tmp_path, "wazzup", wazzup_landing(landing))
-    again = load(tmp_path, "wazzup", wazzup_landing(landing))
+    load(tmp_path, wazzup_landing(landing))
+    again = load(tmp_path, wazzup_landing(landing))
     assert again["messages"] == 8 and again["quarantine"] == 3
     body = {
         "messages": [
@@ -89,7 +65,7 @@ def test_wazzup_rerun_and_new_file_load_only_new_rows(tmp_path, landing):
         ]
     }  # fmt: skip
     (landing / "wazzup" / "2024-03-13T08.jsonl").write_text(json.dumps(body) + "\n")
-    after = load(tmp_path, "wazzup", wazzup_landing(landing))
+    after = load(tmp_path, wazzup_landing(landing))
     assert after["messages"] == 9 and after["quarantine"] == 3
 
 
@@ -97,9 +73,9 @@ def test_unconfigured_sources_are_skipped_with_empty_tables(tmp_path, caplog):
     empty = tmp_path / "empty_landing"
     empty.mkdir()
     with caplog.at_level(logging.INFO):
-        wazzup = load(tmp_path, "wazzup", wazzup_landing(empty))
-        crm = load(tmp_path, "amocrm", amocrm(empty))
-        managers = load(tmp_path, "directory", directory(empty))
+        wazzup = load(tmp_path, wazzup_landing(empty))
+        crm = load(tmp_path, amocrm(empty))
+        managers = load(tmp_path, directory(empty))
     assert wazzup == {"messages": 0, "statuses": 0, "channels": 0, "quarantine": 0}
     assert crm == {
         "leads": 0, "users": 0, "contacts": 0, "pipeline_statuses": 0, "quarantine": 0
@@ -110,7 +86,7 @@ def test_unconfigured_sources_are_skipped_with_empty_tables(tmp_path, caplog):
 
 
 def test_managers_csv_identities_and_quarantine(tmp_path, landing):
-    counts = load(tmp_path, "directory", directory(landing))
+    counts = load(tmp_path, directory(landing))
     assert counts == {"managers": 2, "manager_identities": 7, "quarantine": 2}
     identities = rows(
         tmp_path,
@@ -184,7 +160,7 @@ def amocrm_api(monkeypatch):
 
 
 def test_amocrm_api_pages_backoff_and_incremental_cursor(tmp_path, amocrm_api):
-    counts = load(tmp_path, "amocrm", amocrm())
+    counts = load(tmp_path, amocrm())
     assert counts == {
         "leads": 4, "users": 3, "contacts": 0, "pipeline_statuses": 0, "quarantine": 0
     }  # fmt: skip
@@ -197,7 +173,7 @@ def test_amocrm_api_pages_backoff_and_incremental_cursor(tmp_path, amocrm_api):
     assert won == [(3001001,), (3001004,)]
 
     amocrm_api.requests.clear()
-    again = load(tmp_path, "amocrm", amocrm())
+    again = load(tmp_path, amocrm())
     assert again == {
         "leads": 4, "users": 3, "contacts": 0, "pipeline_statuses": 0, "quarantine": 0
     }  # fmt: skip
@@ -212,7 +188,7 @@ def test_amocrm_bad_lead_is_quarantined_and_the_rest_load(tmp_path):
     good = page["_embedded"]["leads"][0]
     page["_embedded"]["leads"].append({**good, "id": 3001999, "created_at": "вчера"})
     (folder / "leads_page_0001.json").write_text(json.dumps(page), encoding="utf-8")
-    counts = load(tmp_path, "amocrm", amocrm(tmp_path / "landing"))
+    counts = load(tmp_path, amocrm(tmp_path / "landing"))
     assert counts == {
         "leads": 1, "users": 0, "contacts": 0, "pipeline_statuses": 0, "quarantine": 1
     }  # fmt: skip

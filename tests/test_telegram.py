@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dlt
-import duckdb
 import pytest
 
 from ingestion.telegram import manager_directory, telegram
@@ -20,6 +19,8 @@ from ingestion.telegram.parser import (
     parse_export,
     parse_file,
 )
+
+from .dlt_helpers import load, rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
 EXPORTS = FIXTURES / "landing" / "telegram"
@@ -226,35 +227,11 @@ def test_manager_directory_ids_and_time_zones(tmp_path):
 # ---------------------------------------------------------------- dlt into DuckDB
 
 
-def load(tmp_path: Path, source) -> dict[str, int]:
-    pipeline = dlt.pipeline(
-        pipeline_name="test_telegram",
-        destination=dlt.destinations.duckdb(str(tmp_path / "wh.duckdb")),
-        dataset_name="raw_telegram",
-        pipelines_dir=str(tmp_path / "pipelines"),
-    )
-    pipeline.run(source)
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        tables = conn.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'raw_telegram' and table_name not like '\\_dlt%' escape '\\'"
-        ).fetchall()
-        return {
-            t: conn.execute(f"select count(*) from raw_telegram.{t}").fetchone()[0]
-            for (t,) in tables
-        }
-
-
 def normalized_rows(tmp_path: Path) -> dict[str, int]:
     """Rows the last run of the pipeline extracted, per table (dlt tables aside)."""
     pipeline = dlt.attach(pipeline_name="test_telegram", pipelines_dir=str(tmp_path / "pipelines"))
     counts = pipeline.last_trace.last_normalize_info.row_counts
     return {table: n for table, n in counts.items() if not table.startswith("_dlt")}
-
-
-def rows(tmp_path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        return conn.execute(sql).fetchall()
 
 
 @pytest.fixture

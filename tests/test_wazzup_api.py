@@ -6,14 +6,14 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import dlt
 import duckdb
 import pytest
 
 from ingestion.wazzup.api import WazzupApi, WazzupApiError, subscribe_webhook, wazzup_api
+
+from .dlt_helpers import load
 
 API_KEY = "test-api-key"
 CHANNELS = [
@@ -93,25 +93,6 @@ def api(monkeypatch) -> str:
     server.server_close()
 
 
-def load(tmp_path: Path, name: str, source) -> dict[str, int]:
-    pipeline = dlt.pipeline(
-        pipeline_name=f"test_{name}",
-        destination=dlt.destinations.duckdb(str(tmp_path / "wh.duckdb")),
-        dataset_name=f"raw_{name}",
-        pipelines_dir=str(tmp_path / "pipelines"),
-    )
-    pipeline.run(source)
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        tables = conn.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = ? and table_name not like '\\_dlt%' escape '\\'",
-            [f"raw_{name}"],
-        ).fetchall()
-        return {
-            t: conn.execute(f"select count(*) from raw_{name}.{t}").fetchone()[0] for (t,) in tables
-        }
-
-
 def test_channels_and_users_as_a_plain_list(api):
     WazzupReplay.users_mode = "list"
     client = WazzupApi(API_KEY, api)
@@ -157,9 +138,9 @@ def test_subscribe_webhook_patches_the_subscription(api):
 
 def test_dlt_load_merges_channels_and_users(tmp_path, api, monkeypatch):
     monkeypatch.setenv("SOURCES__WAZZUP_API__API_KEY", API_KEY)
-    counts = load(tmp_path, "wazzup_api", wazzup_api(base_url=api))
+    counts = load(tmp_path, wazzup_api(base_url=api))
     assert counts == {"api_channels": 4, "api_users": 250}
-    again = load(tmp_path, "wazzup_api", wazzup_api(base_url=api))  # merge: no duplicates
+    again = load(tmp_path, wazzup_api(base_url=api))  # merge: no duplicates
     assert again == counts
     with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
         wapi = conn.execute(
@@ -177,6 +158,6 @@ def test_dlt_load_merges_channels_and_users(tmp_path, api, monkeypatch):
 def test_dlt_source_without_a_key_yields_empty_tables(tmp_path, monkeypatch, caplog):
     monkeypatch.delenv("SOURCES__WAZZUP_API__API_KEY", raising=False)
     with caplog.at_level(logging.INFO):
-        counts = load(tmp_path, "wazzup_api", wazzup_api())
+        counts = load(tmp_path, wazzup_api())
     assert counts == {"api_channels": 0, "api_users": 0}
     assert "wazzup_api: no api_key configured" in caplog.text

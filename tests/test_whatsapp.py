@@ -9,8 +9,6 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dlt
-import duckdb
 import pytest
 
 from ingestion.whatsapp import MESSAGES_SCHEMA, load_directory, read_export, whatsapp
@@ -19,6 +17,8 @@ from ingestion.whatsapp.parser import (
     chat_name_from_file,
     parse_export,
 )
+
+from .dlt_helpers import load, rows
 
 LANDING = Path(__file__).parent / "fixtures" / "whatsapp" / "landing"
 EXPORTS = LANDING / "whatsapp"
@@ -223,30 +223,6 @@ def test_invalid_utf8_bytes_are_replaced_not_fatal(caplog):
 
 
 # ---------------------------------------------------------------- dlt load
-
-
-def load(tmp_path: Path, source) -> dict[str, int]:
-    pipeline = dlt.pipeline(
-        pipeline_name="test_whatsapp",
-        destination=dlt.destinations.duckdb(str(tmp_path / "wh.duckdb")),
-        dataset_name="raw_whatsapp",
-        pipelines_dir=str(tmp_path / "pipelines"),
-    )
-    pipeline.run(source)
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        tables = conn.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'raw_whatsapp' and table_name not like '\\_dlt%' escape '\\'"
-        ).fetchall()
-        return {
-            t: conn.execute(f"select count(*) from raw_whatsapp.{t}").fetchone()[0]
-            for (t,) in tables
-        }
-
-
-def rows(tmp_path: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as conn:
-        return conn.execute(sql).fetchall()
 
 
 @pytest.fixture
