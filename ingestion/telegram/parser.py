@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 
 from .. import quarantine
+from ..exports import MESSAGES_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -38,29 +39,6 @@ MEDIA_FIELDS = {
     "file": "file",
 }  # fmt: skip
 FILE_PREVIEW_CHARS = 2000  # a rejected file stays in the landing; keep only its start
-
-TS = pa.timestamp("us", tz="UTC")
-MESSAGES_SCHEMA = pa.schema(
-    [
-        pa.field("message_id", pa.string(), nullable=False),
-        ("manager_id", pa.string()),
-        ("chat_id", pa.string()),
-        ("chat_name", pa.string()),
-        ("chat_type", pa.string()),
-        ("author_id", pa.string()),
-        ("author_name", pa.string()),
-        ("author_side", pa.string()),
-        ("sent_at", TS),
-        ("message_type", pa.string()),
-        ("text", pa.string()),
-        ("is_deleted", pa.bool_()),
-        ("is_edited", pa.bool_()),
-        ("client_phone", pa.string()),
-        ("client_username", pa.string()),
-        ("landing_file", pa.string()),
-        ("landing_line", pa.int64()),
-    ]
-)
 
 
 class BadRecord(ValueError):

@@ -25,6 +25,8 @@ from dlt.sources.filesystem import FileItemDict, filesystem
 
 from .. import quarantine
 from ..directory import read_managers
+from ..exports import MESSAGES_SCHEMA
+from ..phones import normalize_phone
 from .parser import (
     SOURCE,
     ParsedExport,
@@ -41,26 +43,6 @@ DEFAULT_TIMEZONE = "Europe/Moscow"  # the reporting zone
 YOU = {"you", "вы"}
 IOS_DEFAULT_STEM = "_chat"  # the text inside an iOS export zip: the chat name is in the text
 PHONE = re.compile(r"\+?[\d\s\-()\u2011\u00a0]{7,}")
-MESSAGES_SCHEMA = pa.schema(
-    [
-        pa.field("message_id", pa.string(), nullable=False),
-        ("manager_id", pa.string()),
-        ("chat_id", pa.string()),
-        ("chat_name", pa.string()),
-        ("chat_type", pa.string()),
-        ("author_id", pa.string()),
-        ("author_name", pa.string()),
-        ("author_side", pa.string()),
-        ("sent_at", pa.timestamp("us", tz="UTC")),
-        ("message_type", pa.string()),
-        ("text", pa.string()),
-        ("is_deleted", pa.bool_()),
-        ("is_edited", pa.bool_()),
-        ("client_phone", pa.string()),
-        ("landing_file", pa.string()),
-        ("landing_line", pa.int64()),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -102,9 +84,9 @@ def chat_key(manager_id: str, file_name: str, text: str) -> str:
     return f"{manager_id}:{chat_name_from_file(file_name) or from_text or stem}"
 
 
-def phone_digits(value: str | None) -> str | None:
-    digits = re.sub(r"\D", "", value or "")
-    return digits if value and PHONE.fullmatch(value.strip()) and 7 <= len(digits) <= 15 else None
+def phone_digits(name: str | None) -> str | None:
+    """E.164 digits when a chat or author name is a phone number ("+7 900 123-45-67")."""
+    return normalize_phone(name) if name and PHONE.fullmatch(name.strip()) else None
 
 
 def to_rows(

@@ -26,7 +26,7 @@ renamed as (
         case when author_side = 'manager' then 'outgoing' else 'incoming' end as direction,
         message_type,
         client_phone,
-        cast(null as text) as client_username,
+        client_username,
 
         ---------- booleans
         coalesce(chat_type = 'group', false) as is_group_chat,
