@@ -89,6 +89,8 @@ def test_data_issues_list_what_could_not_be_attributed_or_loaded(built):
     }
     assert issues[("unmapped_wazzup_channel", UNMAPPED_CHANNEL)] == 1
     assert issues[("quarantined_record", "zz-problems.jsonl")] == 1
+    assert issues[("unknown_export_manager", "maria")] == 9
+    assert ("quarantined_record", "m02/WhatsApp Chat with Boris.txt") in issues
     [(stray_manager,)] = query(
         "select manager_id from marts.fct_messages where message_id = 'stray-1'", built.warehouse
     )

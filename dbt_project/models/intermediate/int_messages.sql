@@ -24,6 +24,12 @@ identities as (
 
 ),
 
+managers as (
+
+    select * from {{ ref('stg_directory__managers') }}
+
+),
+
 wazzup as (
 
     -- chats belong to the channel's owner; a reply sent from the CRM to its author,
@@ -71,8 +77,9 @@ wazzup as (
 ] %}
     {{ export }} as (
 
-        -- chats belong to the manager who exported them; a manager message to its author
-        -- when the author is a known manager (group chats), else to the exporting manager
+        -- chats belong to the manager who exported them ('unassigned' when the folder is no
+        -- manager of managers.csv: see data_issues); a manager message to its author when
+        -- the author is a known manager (group chats), else to the chat's owner
         select
             exported.message_id,
             exported.source,
@@ -83,16 +90,18 @@ wazzup as (
             exported.channel || ':' || exported.chat_id as channel_chat_id,
             case
                 when exported.sender_kind = 'manager'
-                    then coalesce(authors.manager_id, exported.export_manager_id)
-                else exported.export_manager_id
+                    then coalesce(authors.manager_id, owners.manager_id, 'unassigned')
+                else coalesce(owners.manager_id, 'unassigned')
             end as manager_id,
-            exported.export_manager_id as channel_owner_manager_id,
+            owners.manager_id as channel_owner_manager_id,
             exported.direction,
             exported.sender_kind,
             exported.message_type,
             exported.is_deleted,
             exported.sent_at
         from {{ export }}_messages as exported
+        left join managers as owners
+            on exported.export_manager_id = owners.manager_id
         left join identities as authors
             on
                 authors.identity_kind = '{{ identity_kind }}'
