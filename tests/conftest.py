@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -18,6 +18,7 @@ import pytest
 
 from chatsales.settings import Warehouse
 
+from .http_replay import ReplayHandler
 from .postgres_server import throwaway_postgres
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +79,7 @@ WAZZUP_CHANNELS = [
 WAZZUP_USERS = [{"id": "8100001", "name": "Алексей Смирнов"}, {"id": "8100002", "name": "Мария"}]
 
 
-class WazzupApiReplay(BaseHTTPRequestHandler):
+class WazzupApiReplay(ReplayHandler):
     """The Wazzup API v3 for the session's runs (the real one is not reachable here)."""
 
     def do_GET(self):  # noqa: N802
@@ -87,17 +88,6 @@ class WazzupApiReplay(BaseHTTPRequestHandler):
         path = urlparse(self.path).path
         bodies = {"/v3/channels": WAZZUP_CHANNELS, "/v3/users": WAZZUP_USERS}
         return self._reply(200, bodies[path]) if path in bodies else self._reply(404, {})
-
-    def _reply(self, status: int, payload) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -16,6 +16,7 @@ from ingestion.amocrm import amocrm
 from ingestion.phones import normalize_phone, normalize_phones
 
 from .dlt_helpers import load, rows
+from .http_replay import ReplayHandler
 
 FIXTURES = Path(__file__).parent / "fixtures" / "amocrm"
 CONTACT_FILES = ["contacts_page_0001.json", "contacts_page_0002.json"]
@@ -52,7 +53,7 @@ def test_normalize_phones_keeps_order_and_drops_repeats_and_junk():
     ]
 
 
-class ContactsReplay(BaseHTTPRequestHandler):
+class ContactsReplay(ReplayHandler):
     """Two contact pages (the first links the second), 204 once a cursor is sent; the
     pipelines; leads and users empty (204)."""
 
@@ -76,17 +77,6 @@ class ContactsReplay(BaseHTTPRequestHandler):
         if url.path in ("/api/v4/leads", "/api/v4/users"):
             return self._reply(204, b"")
         return self._reply(404, b"")
-
-    def _reply(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        if body:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import shutil
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from ingestion.bitrix24 import client as bitrix24_client
 from ingestion.bitrix24.client import Bitrix24Client, Bitrix24Error
 
 from .dlt_helpers import load, rows
+from .http_replay import ReplayHandler
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bitrix24"
 TOKEN = "s3cr3t-t0ken"
@@ -30,7 +31,7 @@ def page(name: str) -> dict:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-class Bitrix24Replay(BaseHTTPRequestHandler):
+class Bitrix24Replay(ReplayHandler):
     """`POST /rest/1/<token>/<method>.json`: 503 once on the first deal page, deal pages by
     `start`; with a DATE_MODIFY filter, only the newest deal again (renamed) and no contacts."""
 
@@ -62,17 +63,6 @@ class Bitrix24Replay(BaseHTTPRequestHandler):
         if method == "user.get":
             return self._reply(200, page("user.get_page_0001.json"))
         return self._reply(400, {"error": "ERROR_METHOD_NOT_FOUND", "error_description": method})
-
-    def _reply(self, status: int, body: dict) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 import logging
 import shutil
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -17,6 +17,7 @@ from ingestion.directory import directory
 from ingestion.wazzup import wazzup_landing
 
 from .dlt_helpers import load, rows
+from .http_replay import ReplayHandler
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -105,7 +106,7 @@ def test_managers_csv_identities_and_quarantine(tmp_path, landing):
     assert reasons == ["active must be true/false, got 'maybe'", "manager_id is empty"]
 
 
-class AmoCrmReplay(BaseHTTPRequestHandler):
+class AmoCrmReplay(ReplayHandler):
     """Replays saved API v4 pages: 429 once, two lead pages, then 204 for newer changes."""
 
     requests: list[str] = []
@@ -132,19 +133,6 @@ class AmoCrmReplay(BaseHTTPRequestHandler):
         if url.path in ("/api/v4/contacts", "/api/v4/leads/pipelines"):
             return self._reply(204, b"")  # an account with nothing there
         return self._reply(404, b"")
-
-    def _reply(self, status: int, body: bytes, headers: dict | None = None) -> None:
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        if body:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import duckdb
@@ -14,6 +14,7 @@ import pytest
 from ingestion.wazzup.api import WazzupApi, WazzupApiError, subscribe_webhook, wazzup_api
 
 from .dlt_helpers import load
+from .http_replay import ReplayHandler
 
 API_KEY = "test-api-key"
 CHANNELS = [
@@ -30,7 +31,7 @@ PLAIN_USERS = [{"id": "crm-user-17", "name": "Игорь Менеджер"}, {"i
 PAGED_USERS = [{"id": f"crm-user-{n}", "name": f"Менеджер {n}"} for n in range(250)]
 
 
-class WazzupReplay(BaseHTTPRequestHandler):
+class WazzupReplay(ReplayHandler):
     """Replays API v3: channels, users (plain list or `{count, data}` pages of 100, with one
     429 first), and `PATCH /webhooks`."""
 
@@ -66,19 +67,6 @@ class WazzupReplay(BaseHTTPRequestHandler):
         if body["webhooksUri"] == "not-a-url":
             return self._reply(400, {"error": "invalidWebhooksUri", "description": "bad uri"})
         return self._reply(200, {"ok": True})
-
-    def _reply(self, status: int, payload, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
