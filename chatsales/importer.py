@@ -9,9 +9,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.directory import read_managers
-
-DEFAULT_TIMEZONE = "Europe/Moscow"
+from ingestion.directory import ManagerDirectory
 
 
 class ImportRejected(ValueError):
@@ -28,18 +26,9 @@ class ImportReport:
 
 def _manager_settings(landing: Path, manager_id: str) -> tuple[str, set[str], bool]:
     """(timezone, telegram user ids, is a known manager) from managers.csv."""
-    path = landing / "managers.csv"
-    if not path.is_file():
-        return DEFAULT_TIMEZONE, set(), False
-    managers, identities, _ = read_managers(path)
-    manager = next((m for m in managers if m["manager_id"] == manager_id), None)
-    user_ids = {
-        i["identity_value"]
-        for i in identities
-        if i["manager_id"] == manager_id and i["identity_kind"] == "telegram_user_id"
-    }
-    timezone = (manager or {}).get("timezone") or DEFAULT_TIMEZONE
-    return timezone, user_ids, manager is not None
+    directory = ManagerDirectory.read(landing / "managers.csv")
+    user_ids = directory.identities_of("telegram_user_id").get(manager_id, set())
+    return directory.timezone(manager_id), user_ids, manager_id in directory.managers
 
 
 def _check_whatsapp(path: Path, manager_id: str, timezone: str) -> tuple[int, int]:

@@ -11,6 +11,7 @@ import csv
 import functools
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dlt
@@ -49,6 +50,39 @@ IDENTITIES_SCHEMA = pa.schema(
 )
 TRUE_VALUES = {"true", "1", "yes", "y", "да"}
 FALSE_VALUES = {"false", "0", "no", "n", "нет"}
+
+
+REPORTING_TIMEZONE = "Europe/Moscow"  # METRICS.md's default; a manager's own zone wins
+
+
+@dataclass(frozen=True)
+class ManagerDirectory:
+    """What the loaders need from managers.csv: the managers, their time zones, and the
+    identities of each kind. An absent file is an empty directory."""
+
+    managers: dict[str, dict] = field(default_factory=dict)
+    identities: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, path: Path) -> ManagerDirectory:
+        if not path.is_file():
+            return cls()
+        managers, identities, _ = read_managers(path)  # bad rows: this source's quarantine
+        return cls({m["manager_id"]: m for m in managers}, identities)
+
+    def timezone(self, manager_id: str) -> str:
+        return (self.managers.get(manager_id) or {}).get("timezone") or REPORTING_TIMEZONE
+
+    def timezones(self) -> dict[str, str]:
+        return {m: row["timezone"] for m, row in self.managers.items() if row["timezone"]}
+
+    def identities_of(self, kind: str) -> dict[str, set[str]]:
+        """Identity values of one kind (e.g. `telegram_user_id`), by manager_id."""
+        found: dict[str, set[str]] = {}
+        for identity in self.identities:
+            if identity["identity_kind"] == kind:
+                found.setdefault(identity["manager_id"], set()).add(identity["identity_value"])
+        return found
 
 
 class ManagersFileError(ValueError):

@@ -18,12 +18,11 @@ import dlt
 from dlt.sources.filesystem import FileItemDict, filesystem
 
 from .. import quarantine
-from ..directory import read_managers
+from ..directory import REPORTING_TIMEZONE, ManagerDirectory
 from .parser import MESSAGES_SCHEMA, parse_file, to_arrow
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEZONE = "Europe/Moscow"
 FILE_GLOB = "*/*.json"
 # Two files of one load holding the same message (overlapping exports): keep the one from
 # the file whose path sorts last (date-named exports: the later one). Across loads the
@@ -37,15 +36,13 @@ def manager_directory(path: Path) -> tuple[set[str], dict[str, str]]:
     """Telegram user ids of all managers (numeric strings) and each manager's time zone."""
     if not path.is_file():
         log.info("telegram: no %s, the manager side comes from the exports only", path)
-        return set(), {}
-    managers, identities, _ = read_managers(path)  # bad rows: the directory source's quarantine
+    directory = ManagerDirectory.read(path)
     user_ids = {
-        identity["identity_value"].removeprefix("user")
-        for identity in identities
-        if identity["identity_kind"] == "telegram_user_id"
+        value.removeprefix("user")
+        for values in directory.identities_of("telegram_user_id").values()
+        for value in values
     }
-    zones = {m["manager_id"]: m["timezone"] for m in managers if m["timezone"]}
-    return user_ids, zones
+    return user_ids, directory.timezones()
 
 
 def _batches(messages, rejected: list[dict]) -> Iterator[object]:
@@ -57,7 +54,7 @@ def _batches(messages, rejected: list[dict]) -> Iterator[object]:
 def _read_file(file: FileItemDict, user_ids: set[str], zones: dict[str, str]) -> Iterator[object]:
     landing_file = file["relative_path"]  # e.g. igor/result.json
     manager_id = landing_file.split("/", 1)[0]
-    timezone = zones.get(manager_id, DEFAULT_TIMEZONE)
+    timezone = zones.get(manager_id, REPORTING_TIMEZONE)
     parsed = parse_file(file.read_bytes(), landing_file, manager_id, user_ids, timezone)
     log.info("telegram: %s: %d messages, %d quarantined",
              landing_file, len(parsed.messages), len(parsed.rejected))  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -24,7 +24,7 @@ import pyarrow as pa
 from dlt.sources.filesystem import FileItemDict, filesystem
 
 from .. import quarantine
-from ..directory import read_managers
+from ..directory import REPORTING_TIMEZONE, ManagerDirectory
 from ..exports import MESSAGES_SCHEMA
 from ..phones import normalize_phone
 from .parser import (
@@ -39,7 +39,6 @@ from .parser import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEZONE = "Europe/Moscow"  # the reporting zone
 YOU = {"you", "вы"}
 IOS_DEFAULT_STEM = "_chat"  # the text inside an iOS export zip: the chat name is in the text
 PHONE = re.compile(r"\+?[\d\s\-()\u2011\u00a0]{7,}")
@@ -59,20 +58,18 @@ def load_directory(
     timezones: Mapping[str, str] | None = None,
 ) -> Directory:
     """Names and zones from managers.csv; explicit mappings replace what the file says."""
-    names: dict[str, list[str]] = {}
-    zones: dict[str, str] = {}
+    names: Mapping[str, Iterable[str]] = {}
+    zones: Mapping[str, str] = {}
     path = landing / "managers.csv"
     if managers is None or timezones is None:
-        if path.is_file():
-            found, identities, _ = read_managers(path)
-            zones = {m["manager_id"]: m["timezone"] for m in found if m["timezone"]}
-            for identity in identities:
-                if identity["identity_kind"] == "whatsapp_name":
-                    names.setdefault(identity["manager_id"], []).append(identity["identity_value"])
-        else:
-            log.info("whatsapp: no %s: no manager names, times read in %s", path, DEFAULT_TIMEZONE)
-    names = dict(managers) if managers is not None else names
-    zones = dict(timezones) if timezones is not None else zones
+        if not path.is_file():
+            log.info(
+                "whatsapp: no %s: no manager names, times read in %s", path, REPORTING_TIMEZONE
+            )
+        directory = ManagerDirectory.read(path)
+        names, zones = directory.identities_of("whatsapp_name"), directory.timezones()
+    names = managers if managers is not None else names
+    zones = dict(timezones) if timezones is not None else dict(zones)
     return Directory({k: {n.strip().casefold() for n in v} for k, v in names.items()}, zones)
 
 
@@ -139,7 +136,7 @@ def read_export(
         log.warning("whatsapp: %s is not valid UTF-8; bad bytes read as U+FFFD", landing_file)
         text = data.decode("utf-8", errors="replace")
     key = chat_key(manager_id, landing_file, text)
-    zone = directory.timezones.get(manager_id) or DEFAULT_TIMEZONE
+    zone = directory.timezones.get(manager_id) or REPORTING_TIMEZONE
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
