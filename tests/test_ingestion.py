@@ -188,3 +188,13 @@ def test_amocrm_bad_lead_is_quarantined_and_the_rest_load(tmp_path):
     assert (location, line, kind, index) == ("leads_page_0001.json", 0, "leads", 1)
     assert json.loads(payload)["id"] == 3001999
     assert reason == "created_at is not an integer: 'вчера'"
+
+
+def test_a_wazzup_folder_with_nothing_published_yet_gives_empty_tables(tmp_path, caplog):
+    landing = tmp_path / "landing"
+    (landing / "wazzup" / ".incoming").mkdir(parents=True)
+    (landing / "wazzup" / ".incoming" / "now.jsonl.part").write_text('{"test": true}\n')
+    with caplog.at_level(logging.INFO):
+        counts = load(tmp_path, wazzup_landing(landing))
+    assert counts == {"messages": 0, "statuses": 0, "channels": 0, "quarantine": 0}
+    assert "wazzup: no webhook files in" in caplog.text

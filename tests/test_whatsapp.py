@@ -409,3 +409,12 @@ def test_unknown_time_zone_quarantines_the_managers_files(tmp_path, landing):
     assert counts == {"messages": 23, "quarantine": 4}  # m01's messages; m02's 4 files
     reasons = rows(tmp_path, "select distinct record_kind, line from raw_whatsapp.quarantine")
     assert reasons == [("file", 0)]
+
+
+def test_a_whatsapp_folder_without_exports_gives_empty_tables(tmp_path, caplog):
+    landing = tmp_path / "landing"
+    (landing / "whatsapp" / "m01").mkdir(parents=True)
+    with caplog.at_level(logging.INFO):
+        counts = load(tmp_path, whatsapp(landing))
+    assert counts == {"messages": 0, "quarantine": 0}
+    assert "whatsapp: no exports in" in caplog.text

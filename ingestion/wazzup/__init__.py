@@ -27,6 +27,8 @@ from .parsing import (
 
 log = logging.getLogger(__name__)
 
+FILE_GLOB = "*.jsonl"  # published files only: the receiver writes .incoming/*.part
+
 TABLES = {
     # resource name: (record kind in the body, arrow schema, primary key)
     "messages": ("messages", MESSAGES_SCHEMA, "message_id"),
@@ -60,7 +62,7 @@ def _table_resource(bucket_url: str, name: str):
     kind, schema, primary_key = TABLES[name]
     files = filesystem(
         bucket_url=bucket_url,
-        file_glob="*.jsonl",
+        file_glob=FILE_GLOB,
         incremental=dlt.sources.incremental("modification_date"),
     ).with_name(f"{name}_files")
 
@@ -89,5 +91,10 @@ def wazzup_landing(landing_dir: str | Path):
     folder = Path(landing_dir) / "wazzup"
     if not folder.is_dir():
         log.info("wazzup: no landing folder %s, skipped (tables stay empty)", folder)
+        return [_empty_table_resource(name) for name in TABLES]
+    if not any(folder.glob(FILE_GLOB)):
+        # the receiver has published nothing yet: the filesystem source would yield nothing
+        # and leave the tables uncreated
+        log.info("wazzup: no webhook files in %s yet (tables stay empty)", folder)
         return [_empty_table_resource(name) for name in TABLES]
     return [_table_resource(folder.as_uri(), name) for name in TABLES]

@@ -39,6 +39,8 @@ from .parser import (
 
 log = logging.getLogger(__name__)
 
+FILE_GLOB = "*/*.txt"  # <manager_id>/<export>.txt
+
 YOU = {"you", "вы"}
 IOS_DEFAULT_STEM = "_chat"  # the text inside an iOS export zip: the chat name is in the text
 PHONE = re.compile(r"\+?[\d\s\-()\u2011\u00a0]{7,}")
@@ -153,7 +155,7 @@ def read_export(
 def _messages_resource(folder: Path, directory: Callable[[], Directory]):
     files = filesystem(
         bucket_url=folder.as_uri(),
-        file_glob="*/*.txt",
+        file_glob=FILE_GLOB,
         incremental=dlt.sources.incremental("modification_date"),
     ).with_name("messages_files")
 
@@ -194,6 +196,10 @@ def whatsapp(
     folder = landing / "whatsapp"
     if not folder.is_dir():
         log.info("whatsapp: no landing folder %s, skipped (tables stay empty)", folder)
+        return _empty_messages_resource()
+    if not any(folder.glob(FILE_GLOB)):
+        # the filesystem source would yield nothing and leave the tables uncreated
+        log.info("whatsapp: no exports in %s yet (tables stay empty)", folder)
         return _empty_messages_resource()
     # read when the load runs (not when the source is built), once per run
     directory = functools.cache(functools.partial(load_directory, landing, managers, timezones))
