@@ -29,7 +29,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .runner import print_summary, run_pipeline
 
     started = time.monotonic()
-    report = run_pipeline()
+    report = run_pipeline(full_refresh=args.full_refresh)
     print_summary(report)
     print(f"Wall time: {time.monotonic() - started:.0f}s")
     return 0 if report.success else 1
@@ -93,6 +93,12 @@ def cmd_wazzup_subscribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from .docs import main as docs_main
+
+    return docs_main(args.host, args.port, args.no_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatsales", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     run = commands.add_parser("run", help="load every source and build the marts via Dagster")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild incremental models from all history (needed after editing managers.csv)",
+    )
     run.set_defaults(handler=cmd_run)
 
     imported = commands.add_parser(
@@ -133,6 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(handler=cmd_ui)
+
+    docs = commands.add_parser(
+        "docs", help="generate dbt docs (the metric definitions) from the warehouse and serve them"
+    )
+    docs.add_argument("--host", default="127.0.0.1")
+    docs.add_argument("--port", type=int, default=8080)
+    docs.add_argument("--no-serve", action="store_true", help="only generate; print the folder")
+    docs.set_defaults(handler=cmd_docs)
     return parser
 
 

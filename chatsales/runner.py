@@ -56,8 +56,9 @@ class RunReport:
     mart_rows: dict[str, int] = field(default_factory=dict)
 
 
-def run_pipeline(log_path: Path | None = None) -> RunReport:
-    """Run `warehouse_job` in process against the project's Dagster instance."""
+def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> RunReport:
+    """Run `warehouse_job` in process against the project's Dagster instance; with
+    full_refresh, incremental dbt models are rebuilt from all history."""
     ensure_dagster_home()
     prepare_dbt()
     from dagster import AssetCheckSeverity, DagsterInstance
@@ -77,7 +78,10 @@ def run_pipeline(log_path: Path | None = None) -> RunReport:
     ):
         result = job.execute_in_process(
             instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_path": str(log_path)}}}},
+            run_config={
+                "loggers": {"console": {"config": {"log_path": str(log_path)}}},
+                "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
+            },
             raise_on_error=False,
         )
     report = RunReport(success=result.success, run_id=result.run_id, log_path=log_path)

@@ -121,6 +121,12 @@ def dagster_home() -> Path:
     return Path(raw) if raw else DEFAULT_DAGSTER_HOME
 
 
+def dbt_target_path() -> Path:
+    """Where dbt writes manifest.json and run artifacts: `DBT_TARGET_PATH` (dbt's own
+    variable), so builds of several warehouses on one checkout don't share a manifest."""
+    return DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+
+
 def export_dbt_env() -> None:
     """Point dbt's profile at the configured warehouse (dbt reads env vars)."""
     os.environ.update(warehouse().dbt_env())

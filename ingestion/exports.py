@@ -14,7 +14,7 @@ MESSAGES_SCHEMA = pa.schema(
         ("chat_type", pa.string()),
         ("author_id", pa.string()),
         ("author_name", pa.string()),
-        ("author_side", pa.string()),  # manager | client | system
+        ("author_side", pa.string()),  # manager | client | automation | system
         ("sent_at", pa.timestamp("us", tz="UTC")),
         ("message_type", pa.string()),
         ("text", pa.string()),

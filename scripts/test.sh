@@ -4,13 +4,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
+missing=()
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ] && [ -z "${TEST_PG_URL:-}" ]; then
+  missing+=(postgresql)
+fi
+if ! command -v chromium >/dev/null; then
+  missing+=(chromium)  # headless screenshots of what people look at
+fi
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "Installing Debian's postgresql (PostgreSQL 15 binaries for the test server)…"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  else
+    echo "Installing Debian's ${missing[*]} for the tests…"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  elif [[ " ${missing[*]} " == *" postgresql "* ]]; then
     echo "PostgreSQL 15 binaries missing: install Debian's postgresql or set TEST_PG_URL" >&2
     exit 1
+  else
+    echo "chromium missing: the screenshot tests will be skipped" >&2
   fi
 fi
 

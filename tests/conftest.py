@@ -26,6 +26,9 @@ CHATSALES = str(Path(sys.executable).with_name("chatsales"))
 # Small enough to build twice on two engines in a few minutes, big enough for every story
 # month to hold dialogs, deals and waits.
 DEMO_ARGS = ["--seed", "7", "--scale", "0.08", "--months", "4"]
+# The planted stories need all 16 months (trailing baselines, the June dip, a year ago) and
+# enough dialogs per manager-month for medians and proportion tests: one DuckDB build.
+STORY_DEMO_ARGS = ["--seed", "7", "--scale", "0.4", "--months", "16"]
 
 
 @dataclass
@@ -49,6 +52,7 @@ def warehouse_env(tmp: Path, url: str, landing: Path) -> dict[str, str]:
         CHATSALES_LANDING=str(landing),
         CHATSALES_STATE_DIR=str(tmp / "state"),
         DAGSTER_HOME=str(tmp / "dagster_home"),
+        DBT_TARGET_PATH=str(tmp / "dbt_target"),
     )
     return env
 
@@ -154,3 +158,16 @@ def postgres_warehouse(
 def built(request) -> BuiltWarehouse:
     """Each test that takes `built` runs on both warehouses."""
     return request.getfixturevalue(f"{request.param}_warehouse")
+
+
+@pytest.fixture(scope="session")
+def story_warehouse(tmp_path_factory) -> BuiltWarehouse:
+    """The demo company alone, 16 months, on DuckDB: where the planted stories are checked."""
+    tmp = tmp_path_factory.mktemp("stories")
+    landing = tmp / "landing"
+    demo = run_cli(["demo", *STORY_DEMO_ARGS, "--landing", str(landing)], dict(os.environ))
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    env = warehouse_env(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}", landing)
+    run = run_cli(["run"], env)
+    assert run.returncode == 0, f"chatsales run failed:\n{run.stdout}\n{run.stderr[-5000:]}"
+    return BuiltWarehouse(Warehouse(env["CHATSALES_WAREHOUSE"]), env, run)

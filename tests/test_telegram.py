@@ -91,6 +91,14 @@ def test_personal_chat_peer_is_the_client_without_any_manager_id():
     assert rows["tg:5123456789:102"]["author_side"] == "manager"  # the other author
 
 
+def test_a_message_sent_via_a_bot_is_automation():
+    export = json.loads((EXPORTS / "igor/chat_anna_2024-03-13.json").read_text(encoding="utf-8"))
+    message = next(m for m in export["messages"] if m["id"] == 102)
+    message["via_bot"] = "@PriceListBot"
+    parsed = parse_file(json.dumps(export).encode(), "igor/bot.json", "igor", IGOR_IDS, "UTC")
+    assert by_id(parsed)["tg:5123456789:102"]["author_side"] == "automation"
+
+
 def test_broken_messages_are_quarantined_and_the_rest_parse():
     parsed = parse("igor/chat_anna_2024-03-13.json")
     assert len(parsed.messages) == 11

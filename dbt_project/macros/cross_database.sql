@@ -38,3 +38,17 @@
 {% macro duckdb__percentile(expression, fraction) -%}
     quantile_cont({{ expression }}, {{ fraction }})
 {%- endmacro %}
+
+
+{# The timestamptz of a naive local timestamp in the reporting time zone (inverse of to_reporting_time). #}
+{% macro from_reporting_time(local_timestamp) -%}
+    {{ return(adapter.dispatch('from_reporting_time', 'chatsales')(local_timestamp)) }}
+{%- endmacro %}
+
+{% macro default__from_reporting_time(local_timestamp) -%}
+    ({{ local_timestamp }} at time zone '{{ var("reporting_timezone") }}')
+{%- endmacro %}
+
+{% macro duckdb__from_reporting_time(local_timestamp) -%}
+    timezone('{{ var("reporting_timezone") }}', {{ local_timestamp }})
+{%- endmacro %}

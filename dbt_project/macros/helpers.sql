@@ -29,3 +29,26 @@
         when length({{ digits }}) >= 10 then {{ digits }}
     end
 {%- endmacro %}
+
+
+{#
+    Business seconds from the calendar's start to `timestamp_tz`, given `calendar`: the
+    int_business_calendar row of the timestamp's local date. The business time between two
+    instants is the difference of their positions.
+#}
+{% macro business_position(timestamp_tz, calendar) -%}
+    ({{ calendar }}.business_seconds_before + case
+        when {{ calendar }}.is_working_day
+            then least(
+                greatest({{ seconds_between(calendar ~ '.work_start_at', timestamp_tz) }}, 0),
+                {{ calendar }}.working_seconds
+            )
+        else 0
+    end)
+{%- endmacro %}
+
+
+{# The local date of a timestamptz in the reporting time zone. #}
+{% macro reporting_date(timestamp_tz) -%}
+    cast({{ to_reporting_time(timestamp_tz) }} as date)
+{%- endmacro %}

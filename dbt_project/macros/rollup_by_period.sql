@@ -1,9 +1,12 @@
+
 {#
     Aggregates the rows of `relation` (which must have manager_id and, when by_channel,
     channel) once per reporting grain, bucketed by `timestamp_column`, for every
     manager x channel, every manager ('all' channels), every channel ('all' managers)
     and the whole team. The caller block holds the aggregate expressions, so medians and
     percentiles are computed from base rows at every grain, never from finer grains.
+    A relation already bucketed (with grain and period_start columns, e.g. by
+    bucket_by_period) is passed with timestamp_column=none.
 
         {% call rollup_by_period('waits', 'started_at') %}
             count(*) as waits
@@ -21,14 +24,11 @@
         {% endif %}
         {{ caller() }}
     from (
-        {% for grain in ['day', 'week', 'month'] %}
-            select
-                '{{ grain }}' as grain,
-                {{ period_start(grain, relation ~ '.' ~ timestamp_column) }} as period_start,
-                {{ relation }}.*
-            from {{ relation }}
-            {% if not loop.last %}union all{% endif %}
-        {% endfor %}
+        {% if timestamp_column is none %}
+            select * from {{ relation }}
+        {% else %}
+            {{ bucket_by_period(relation, timestamp_column) }}
+        {% endif %}
     ) as bucketed
     group by grouping sets (
         {% if by_channel %}
@@ -38,4 +38,17 @@
         (bucketed.grain, bucketed.period_start, bucketed.manager_id),
         (bucketed.grain, bucketed.period_start)
     )
+{% endmacro %}
+
+
+{# Every row of `relation` once per reporting grain (ISO weeks start on Monday), with grain and period_start columns. #}
+{% macro bucket_by_period(relation, timestamp_column) %}
+    {% for grain in ['day', 'week', 'month', 'quarter', 'year'] %}
+        select
+            '{{ grain }}' as grain,
+            {{ period_start(grain, relation ~ '.' ~ timestamp_column) }} as period_start,
+            {{ relation }}.*
+        from {{ relation }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 {% endmacro %}

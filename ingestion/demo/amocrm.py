@@ -6,6 +6,7 @@ import json
 import math
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ PIPELINES = {7000001: (61000001, 61000002, 61000003, 61000004), 7000002: (620000
 OPEN_STATUSES = frozenset(s for stages in PIPELINES.values() for s in stages)
 SOURCE_ENUMS = {"WhatsApp": 500001, "Telegram": 500002, "Viber": 500003, "Instagram": 500004}
 MINUTE = 60
+SECOND_CONTACT_OFFSET = 900000  # a lead's second contact: the client's id + this
 
 
 def plan_wins(
@@ -150,7 +152,7 @@ def _lead(
     if d.kind == "cold":
         tags.append({"id": 9002, "name": "акция-июнь", "color": None})
     contacts = [d.client.contact_id] + (
-        [d.client.contact_id + 900000] if rng.random() < 0.03 else []
+        [d.client.contact_id + SECOND_CONTACT_OFFSET] if rng.random() < 0.03 else []
     )
     return {
         "id": lead_id,
@@ -188,33 +190,51 @@ def _lead(
     }
 
 
-def _page_href(page: int) -> dict[str, str]:
-    query = "with=contacts&order%5Bupdated_at%5D=asc&limit=250"
-    return {"href": f"{BASE}/api/v4/leads?{query}&page={page}"}
+LEADS_QUERY = "with=contacts&order%5Bupdated_at%5D=asc&limit=250"
+
+
+def _page_href(resource: str, query: str, page: int) -> dict[str, str]:
+    return {"href": f"{BASE}/api/v4/{resource}?{query}&page={page}"}
+
+
+def write_pages(
+    folder: Path,
+    resource: str,
+    query: str,
+    items: list[dict[str, Any]],
+    on_page: Callable[[dict[str, Any], int], None] | None = None,
+) -> list[Path]:
+    """`<resource>_page_0001.json`, ...: one file per API page of PAGE_SIZE items (an empty
+    result is HTTP 204: no file at all). `on_page(item, page)` may adjust items first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pages = math.ceil(len(items) / PAGE_SIZE)
+    files = []
+    for page in range(1, pages + 1):
+        links = {"self": _page_href(resource, query, page)}
+        if page < pages:
+            links["next"] = _page_href(resource, query, page + 1)
+        if page > 1:
+            links["first"] = _page_href(resource, query, 1)
+            links["prev"] = _page_href(resource, query, page - 1)
+        chunk = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        if on_page:
+            for item in chunk:
+                on_page(item, page)
+        body = {"_page": page, "_links": links, "_embedded": {resource: chunk}}
+        files.append(folder / f"{resource}_page_{page:04d}.json")
+        _dump(files[-1], body)
+    return files
+
+
+def _link_to_page(lead: dict[str, Any], page: int) -> None:
+    suffix = f"&page={page}&limit={PAGE_SIZE}"
+    lead["_links"]["self"]["href"] += suffix
+    for contact in lead["_embedded"]["contacts"]:
+        contact["_links"]["self"]["href"] += suffix
 
 
 def write_leads(folder: Path, leads: list[dict[str, Any]]) -> list[Path]:
-    """One file per page, like the API (an empty result is HTTP 204: no file at all)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    pages = math.ceil(len(leads) / PAGE_SIZE)
-    files = []
-    for page in range(1, pages + 1):
-        links = {"self": _page_href(page)}
-        if page < pages:
-            links["next"] = _page_href(page + 1)
-        if page > 1:
-            links["first"] = _page_href(1)
-            links["prev"] = _page_href(page - 1)
-        chunk = leads[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        for lead in chunk:
-            suffix = f"&page={page}&limit={PAGE_SIZE}"
-            lead["_links"]["self"]["href"] += suffix
-            for contact in lead["_embedded"]["contacts"]:
-                contact["_links"]["self"]["href"] += suffix
-        body = {"_page": page, "_links": links, "_embedded": {"leads": chunk}}
-        files.append(folder / f"leads_page_{page:04d}.json")
-        _dump(files[-1], body)
-    return files
+    return write_pages(folder, "leads", LEADS_QUERY, leads, _link_to_page)
 
 
 def _rights(admin: bool) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import amocrm
+from . import amocrm, contacts
 from .clock import month_starts
 from .company import Manager, build_managers
 from .timeline import Simulator, plan_dialogs
@@ -28,6 +28,7 @@ OWNED_GLOBS = (
     "wazzup/[0-9][0-9][0-9][0-9]-[0-9][0-9].jsonl",
     "amocrm/leads_page_[0-9][0-9][0-9][0-9].json",
     "amocrm/users.json",
+    "amocrm/contacts_page_[0-9][0-9][0-9][0-9].json",
 )
 
 
@@ -39,6 +40,7 @@ class DemoSummary:
     webhook_bodies: int
     leads: int
     won_leads: int
+    contacts: int
     files_written: int
 
 
@@ -69,6 +71,9 @@ def generate_demo(
     leads = amocrm.build_leads(rng, managers, sim.dialogs, wins, bounds)
     files += amocrm.write_leads(landing / "amocrm", leads)
     files.append(amocrm.write_users(landing / "amocrm", managers))
+    chats = [chat for channel_chats in sim.chats.values() for chat in channel_chats]
+    people = contacts.build_contacts(rng, leads, sim.people.clients, chats, bounds[-1] // 1000)
+    files += contacts.write_contacts(landing / "amocrm", people)
     return DemoSummary(
         managers=len(managers),
         dialogs=len(sim.dialogs),
@@ -76,6 +81,7 @@ def generate_demo(
         webhook_bodies=bodies,
         leads=len(leads),
         won_leads=sum(lead["status_id"] == amocrm.WON for lead in leads),
+        contacts=len(people),
         files_written=len(files),
     )
 

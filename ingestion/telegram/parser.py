@@ -188,7 +188,7 @@ def _message_row(message: Any, chat: _Chat, context: _Context) -> dict[str, Any]
         "chat_type": chat.type,
         "author_id": author_id,
         "author_name": _optional_str(message, "actor" if service else "from"),
-        "author_side": _side(kind, author_id, chat, context),
+        "author_side": _side(kind, author_id, chat, context, via_bot="via_bot" in message),
         "sent_at": _sent_at(message, context.timezone),
         "message_type": _message_type(message, kind),
         "text": flatten_text(message.get("text")),
@@ -201,9 +201,11 @@ def _message_row(message: Any, chat: _Chat, context: _Context) -> dict[str, Any]
     }
 
 
-def _side(kind: str, author_id: str | None, chat: _Chat, context: _Context) -> str:
+def _side(kind: str, author_id: str | None, chat: _Chat, context: _Context, via_bot: bool) -> str:
     if kind != "message":
         return "system"  # service events (calls, joins, pins) and unsupported messages
+    if via_bot:
+        return "automation"  # sent through an inline bot: nobody typed it
     user_id = author_id.removeprefix("user") if author_id and author_id.startswith("user") else None
     if user_id is not None and user_id in context.manager_user_ids:
         return "manager"

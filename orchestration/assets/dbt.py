@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
 from dagster_dbt import dbt_assets as dbt_assets_decorator
 
@@ -20,6 +20,14 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
+class DbtBuildConfig(Config):
+    """Launchpad options of the dbt step."""
+
+    full_refresh: bool = False
+    """Rebuild incremental models from all history (after changing managers.csv or a
+    metric definition); a daily run only recomputes the chats with recent messages."""
+
+
 @dbt_assets_decorator(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -28,5 +36,6 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     ),
     pool="warehouse_writer",
 )
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    yield from dbt.cli(args, context=context).stream()

@@ -1,8 +1,18 @@
+{{ config(
+    materialized='incremental',
+    unique_key='chat_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 messages as (
 
     select * from {{ ref('int_messages') }}
+    {% if is_incremental() %}
+        where {{ chat_is_touched(ref('int_messages'), 'ended_at') }}
+    {% endif %}
 
 ),
 
@@ -96,10 +106,6 @@ final as (
         client_id,
         coalesce(first_manager_id, channel_owner_manager_id, 'unassigned') as owner_manager_id,
         direction,
-        row_number() over (
-            partition by client_id
-            order by started_at, dialog_id
-        ) = 1 as is_new_client,
         direction = 'outgoing' and client_message_count = 0 as is_unanswered_outreach,
         client_message_count,
         manager_message_count,

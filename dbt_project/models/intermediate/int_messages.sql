@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    unique_key='chat_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 wazzup_messages as (
@@ -110,13 +117,22 @@ wazzup as (
     ),
 
 {% endfor %}
-messages as (
+unioned as (
 
     select * from wazzup
     union all
     select * from telegram
     union all
     select * from whatsapp
+
+),
+
+messages as (
+
+    select * from unioned
+    {% if is_incremental() %}
+        where {{ chat_is_touched('unioned', 'sent_at') }}
+    {% endif %}
 
 ),
 

@@ -1,14 +1,45 @@
+{{ config(
+    materialized='incremental',
+    unique_key='chat_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
+
+all_messages as (
+
+    select * from {{ ref('int_messages') }}
+
+),
 
 messages as (
 
-    select * from {{ ref('int_messages') }}
+    select * from all_messages
+    {% if is_incremental() %}
+        where {{ chat_is_touched('all_messages', 'started_at') }}
+    {% endif %}
 
 ),
 
 dialogs as (
 
     select * from {{ ref('int_dialogs') }}
+    {% if is_incremental() %}
+        where {{ chat_is_touched('all_messages', 'started_at') }}
+    {% endif %}
+
+),
+
+calendar as (
+
+    select * from {{ ref('int_business_calendar') }}
+
+),
+
+end_of_data as (
+
+    select max(sent_at) as last_sent_at from all_messages
 
 ),
 
@@ -67,17 +98,20 @@ runs as (
 dialog_states as (
 
     select
-        dialog_id,
-        direction,
-        owner_manager_id,
+        dialogs.dialog_id,
+        dialogs.direction,
+        dialogs.owner_manager_id,
+        dialogs.ended_at,
+        end_of_data.last_sent_at,
         -- open: the chat's last dialog, and the end of data is within the gap of its last message
-        lead(started_at) over (
-            partition by chat_id
-            order by started_at, dialog_id
+        lead(dialogs.started_at) over (
+            partition by dialogs.chat_id
+            order by dialogs.started_at, dialogs.dialog_id
         ) is null
-        and {{ seconds_between('ended_at', 'max(ended_at) over ()') }}
+        and {{ seconds_between('dialogs.ended_at', 'end_of_data.last_sent_at') }}
         <= {{ var('dialog_gap_hours') }} * 3600 as is_open
     from dialogs
+    cross join end_of_data
 
 ),
 
@@ -99,12 +133,24 @@ waits as (
             else 'unanswered'
         end as status,
         {{ seconds_between('runs.started_at', 'runs.replied_at') }} as response_time_s,
+        {{ business_position('runs.replied_at', 'reply_day') }}
+        - {{ business_position('runs.started_at', 'start_day') }} as business_response_time_s,
         dialog_states.direction = 'incoming' and runs.managers_before = 0 as is_first_wait,
         runs.started_at,
-        runs.replied_at
+        runs.replied_at,
+        -- how long the client waited: to the reply, the end of the dialog, or the end of data
+        case
+            when runs.reply_message_id is not null then runs.replied_at
+            when dialog_states.is_open then dialog_states.last_sent_at
+            else dialog_states.ended_at
+        end as open_until
     from runs
     inner join dialog_states
         on runs.dialog_id = dialog_states.dialog_id
+    left join calendar as start_day
+        on {{ reporting_date('runs.started_at') }} = start_day.calendar_date
+    left join calendar as reply_day
+        on {{ reporting_date('runs.replied_at') }} = reply_day.calendar_date
 
 )
 

@@ -1,8 +1,18 @@
+{{ config(
+    materialized='incremental',
+    unique_key='chat_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 messages as (
 
     select * from {{ ref('int_messages') }}
+    {% if is_incremental() %}
+        where {{ chat_is_touched(ref('int_messages'), 'sent_at') }}
+    {% endif %}
 
 )
 

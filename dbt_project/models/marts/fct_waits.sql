@@ -1,8 +1,20 @@
+{{ config(
+    materialized='incremental',
+    unique_key='chat_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
+-- depends_on: {{ ref('int_messages') }}
+
 with
 
 waits as (
 
     select * from {{ ref('int_waits') }}
+    {% if is_incremental() %}
+        where {{ chat_is_touched(ref('int_messages'), 'started_at') }}
+    {% endif %}
 
 )
 
@@ -19,6 +31,8 @@ select
     is_first_wait,
     client_message_count,
     response_time_s,
+    business_response_time_s,
     started_at,
-    replied_at
+    replied_at,
+    open_until
 from waits

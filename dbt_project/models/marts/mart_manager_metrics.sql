@@ -1,5 +1,8 @@
 {% set sla_seconds = var('response_sla_minutes') * 60 %}
-{% set metric_families = ['dialog_metrics', 'message_metrics', 'wait_metrics', 'deal_metrics'] %}
+{% set metric_families = [
+    'dialog_metrics', 'owned_metrics', 'message_metrics', 'per_dialog_metrics',
+    'wait_metrics', 'peak_metrics', 'deal_metrics',
+] %}
 
 with
 
@@ -27,6 +30,13 @@ fct_deals as (
 
 ),
 
+day_offsets as (
+
+    select cast(row_number() over (order by calendar_date) as integer) as day_offset
+    from {{ ref('int_business_calendar') }}
+
+),
+
 dialogs as (
 
     select
@@ -34,19 +44,19 @@ dialogs as (
         channel,
         direction,
         is_new_client,
+        is_unanswered_outreach,
+        is_converted,
         started_at
     from fct_dialogs
 
 ),
 
-messages as (
+conversation_messages as (
 
-    -- sent messages count for their author, received ones for the dialog owner
+    -- automation and system messages are no "messages" (METRICS.md)
     select
-        case
-            when fct_messages.sender_kind = 'manager' then fct_messages.manager_id
-            else fct_dialogs.owner_manager_id
-        end as manager_id,
+        fct_messages.manager_id as author_manager_id,
+        fct_dialogs.owner_manager_id,
         fct_messages.channel,
         fct_messages.sender_kind,
         fct_messages.dialog_id,
@@ -58,6 +68,66 @@ messages as (
 
 ),
 
+messages as (
+
+    -- sent messages count for their author, received ones for the dialog owner
+    select
+        case
+            when sender_kind = 'manager' then author_manager_id
+            else owner_manager_id
+        end as manager_id,
+        channel,
+        sender_kind,
+        dialog_id,
+        sent_at
+    from conversation_messages
+
+),
+
+owned_messages as (
+
+    select
+        owner_manager_id as manager_id,
+        channel,
+        dialog_id,
+        sent_at
+    from conversation_messages
+
+),
+
+sent_messages as (
+
+    select
+        author_manager_id as manager_id,
+        channel,
+        dialog_id,
+        sent_at
+    from conversation_messages
+    where sender_kind = 'manager'
+
+),
+
+sent_messages_by_period as (
+
+    {{ bucket_by_period('sent_messages', 'sent_at') }}
+
+),
+
+messages_per_manager_dialog as (
+
+    -- how many messages a manager sent in one dialog within one period
+    select
+        grain,
+        period_start,
+        manager_id,
+        channel,
+        dialog_id,
+        count(*) as messages_sent
+    from sent_messages_by_period
+    group by grain, period_start, manager_id, channel, dialog_id
+
+),
+
 waits as (
 
     select
@@ -66,6 +136,7 @@ waits as (
         status,
         is_first_wait,
         response_time_s,
+        business_response_time_s,
         started_at
     from fct_waits
 
@@ -81,13 +152,130 @@ won_deals as (
 
 ),
 
+wait_days as (
+
+    select
+        credited_manager_id as manager_id,
+        channel,
+        {{ reporting_date('started_at') }} as first_day,
+        {{ reporting_date('open_until') }} as last_day
+    from fct_waits
+
+),
+
+midnights_with_open_waits as (
+
+    -- every local midnight a wait stays open over: its day starts with it open
+    select distinct
+        wait_days.manager_id,
+        wait_days.channel,
+        wait_days.first_day + day_offsets.day_offset as marker_day
+    from wait_days
+    inner join day_offsets
+        on day_offsets.day_offset <= wait_days.last_day - wait_days.first_day
+
+),
+
+wait_events as (
+
+    -- a wait opens at its start and closes at open_until; one per dialog at a time, so the
+    -- running count of open waits is the number of dialogs waiting for a reply. A marker
+    -- (no change) at each local midnight with open waits makes the count at the day's
+    -- start one of the day's moments.
+    select
+        credited_manager_id as manager_id,
+        channel,
+        started_at as event_at,
+        1 as open_wait_change
+    from fct_waits
+
+    union all
+
+    select
+        credited_manager_id as manager_id,
+        channel,
+        open_until as event_at,
+        -1 as open_wait_change
+    from fct_waits
+
+    union all
+
+    select
+        manager_id,
+        channel,
+        {{ from_reporting_time('cast(marker_day as timestamp)') }} as event_at,
+        0 as open_wait_change
+    from midnights_with_open_waits
+
+),
+
+scoped_wait_events as (
+
+    {% for manager_scope, channel_scope in [
+        ('manager_id', 'channel'), ('manager_id', "'all'"), ("'all'", 'channel'), ("'all'", "'all'"),
+    ] %}
+    select
+        {{ manager_scope }},
+        {{ channel_scope }},
+        event_at,
+        open_wait_change
+    from wait_events
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+open_waits as (
+
+    select
+        manager_id,
+        channel,
+        event_at,
+        -- a wait closing at the same instant another opens is not counted twice
+        sum(open_wait_change) over (
+            partition by manager_id, channel
+            order by event_at, open_wait_change
+            rows between unbounded preceding and current row
+        ) as open_wait_count
+    from scoped_wait_events
+
+),
+
+daily_peaks as (
+
+    select
+        manager_id,
+        channel,
+        min(event_at) as first_event_at,
+        max(open_wait_count) as peak_concurrent_dialogs
+    from open_waits
+    group by manager_id, channel, {{ reporting_date('event_at') }}
+
+),
+
+daily_peaks_by_period as (
+
+    {{ bucket_by_period('daily_peaks', 'first_event_at') }}
+
+),
+
 dialog_metrics as (
 
     {% call rollup_by_period('dialogs', 'started_at') %}
         count(*) as new_dialogs,
         count(case when direction = 'incoming' then 1 end) as new_dialogs_incoming,
         count(case when direction = 'outgoing' then 1 end) as new_dialogs_outgoing,
-        count(case when is_new_client then 1 end) as new_clients
+        count(case when is_new_client then 1 end) as new_clients,
+        count(case when is_unanswered_outreach then 1 end) as unanswered_outreach,
+        count(case when is_converted then 1 end) as cohort_won_dialogs
+    {% endcall %}
+
+),
+
+owned_metrics as (
+
+    {% call rollup_by_period('owned_messages', 'sent_at') %}
+        count(distinct dialog_id) as dialogs_owned
     {% endcall %}
 
 ),
@@ -102,6 +290,14 @@ message_metrics as (
 
 ),
 
+per_dialog_metrics as (
+
+    {% call rollup_by_period('messages_per_manager_dialog', none) %}
+    {{ percentile('messages_sent', 0.5) }} as messages_per_dialog_median
+    {% endcall %}
+
+),
+
 wait_metrics as (
 
     {% call rollup_by_period('waits', 'started_at') %}
@@ -109,13 +305,29 @@ wait_metrics as (
         count(case when status = 'answered' then 1 end) as waits_answered,
         count(case when status = 'unanswered' then 1 end) as waits_unanswered,
         count(case when status = 'pending' then 1 end) as waits_pending,
-        count(case when response_time_s <= {{ sla_seconds }} then 1 end) as waits_answered_within_sla,
-        {{ round_float(percentile('response_time_s', 0.5)) }} as response_time_median_s,
-        {{ round_float('avg(response_time_s)') }} as response_time_mean_s,
-        {{ round_float(percentile('response_time_s', 0.9)) }} as response_time_p90_s,
-        {{ round_float(percentile('case when is_first_wait then response_time_s end', 0.5)) }}
-            as first_response_time_median_s
+        count(case when business_response_time_s <= {{ sla_seconds }} then 1 end) as waits_answered_within_sla,
+        {% for prefix in ['', 'business_'] %}
+    {{ round_float('avg(' ~ prefix ~ 'response_time_s)') }} as {{ prefix }}response_time_mean_s,
+            {{ round_float(percentile(prefix ~ 'response_time_s', 0.5)) }} as {{ prefix }}response_time_median_s,
+            {{ round_float(percentile(prefix ~ 'response_time_s', 0.9)) }} as {{ prefix }}response_time_p90_s,
+            {{ round_float(percentile('case when is_first_wait then ' ~ prefix ~ 'response_time_s end', 0.5)) }}
+                as {{ prefix }}first_response_time_median_s{% if not loop.last %},{% endif %}
+    {% endfor %}
     {% endcall %}
+
+),
+
+peak_metrics as (
+
+    -- the busiest moment of the period: the highest of its days' peaks
+    select
+        grain,
+        period_start,
+        manager_id,
+        channel,
+        max(peak_concurrent_dialogs) as peak_concurrent_dialogs
+    from daily_peaks_by_period
+    group by grain, period_start, manager_id, channel
 
 ),
 
@@ -152,23 +364,31 @@ combined as (
         coalesce(dialog_metrics.new_dialogs_incoming, 0) as new_dialogs_incoming,
         coalesce(dialog_metrics.new_dialogs_outgoing, 0) as new_dialogs_outgoing,
         coalesce(dialog_metrics.new_clients, 0) as new_clients,
+        coalesce(dialog_metrics.unanswered_outreach, 0) as unanswered_outreach,
+        coalesce(owned_metrics.dialogs_owned, 0) as dialogs_owned,
         coalesce(message_metrics.dialogs_participated, 0) as dialogs_participated,
         coalesce(message_metrics.messages_sent, 0) as messages_sent,
         coalesce(message_metrics.messages_received, 0) as messages_received,
         {{ round_float('1.0 * message_metrics.messages_sent / nullif(message_metrics.dialogs_participated, 0)') }}
             as messages_per_dialog,
+        {{ round_float('per_dialog_metrics.messages_per_dialog_median') }} as messages_per_dialog_median,
         coalesce(wait_metrics.waits, 0) as waits,
         coalesce(wait_metrics.waits_answered, 0) as waits_answered,
         coalesce(wait_metrics.waits_unanswered, 0) as waits_unanswered,
         coalesce(wait_metrics.waits_pending, 0) as waits_pending,
-        wait_metrics.response_time_median_s,
-        wait_metrics.response_time_mean_s,
-        wait_metrics.response_time_p90_s,
-        wait_metrics.first_response_time_median_s,
+        coalesce(wait_metrics.waits_answered_within_sla, 0) as waits_answered_within_sla,
         {{ round_float('1.0 * wait_metrics.waits_answered_within_sla / nullif(wait_metrics.waits_answered, 0)') }}
             as sla_share,
-        -- deals carry no channel yet: known for the 'all' channel only
-        case when metric_keys.channel = 'all' then coalesce(deal_metrics.won_deals, 0) end as won_deals
+        {% for prefix in ['', 'business_'] %}
+        wait_metrics.{{ prefix }}response_time_mean_s,
+        wait_metrics.{{ prefix }}response_time_median_s,
+        wait_metrics.{{ prefix }}response_time_p90_s,
+        wait_metrics.{{ prefix }}first_response_time_median_s,
+        {% endfor %}
+        coalesce(peak_metrics.peak_concurrent_dialogs, 0) as peak_concurrent_dialogs,
+        -- deals carry no channel: known for the 'all' channel only
+        case when metric_keys.channel = 'all' then coalesce(deal_metrics.won_deals, 0) end as won_deals,
+        coalesce(dialog_metrics.cohort_won_dialogs, 0) as cohort_won_dialogs
     from metric_keys
     {% for family in metric_families %}
     left join {{ family }}
@@ -185,7 +405,12 @@ final as (
 
     select
         *,
-        {{ round_float('1.0 * won_deals / nullif(new_dialogs, 0)') }} as conversion_rate
+        {{ round_float('1.0 * won_deals / nullif(new_dialogs, 0)', digits=4) }} as conversion_rate,
+        {{ wilson_low('won_deals', 'new_dialogs') }} as conversion_ci_low,
+        {{ wilson_high('won_deals', 'new_dialogs') }} as conversion_ci_high,
+        {{ round_float('1.0 * cohort_won_dialogs / nullif(new_dialogs, 0)', digits=4) }} as cohort_conversion_rate,
+        {{ wilson_low('cohort_won_dialogs', 'new_dialogs') }} as cohort_conversion_ci_low,
+        {{ wilson_high('cohort_won_dialogs', 'new_dialogs') }} as cohort_conversion_ci_high
     from combined
 
 )

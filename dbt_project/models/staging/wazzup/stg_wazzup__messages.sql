@@ -29,6 +29,8 @@ renamed as (
         case when is_echo then 'outgoing' else 'incoming' end as direction,
         case
             when type in ('missing_call', 'system') then 'system'
+            -- a WhatsApp template no CRM user sent: a broadcast or an integration's auto-message
+            when is_echo and type = 'wapi_template' and author_id is null then 'automation'
             when is_echo then 'manager'
             else 'client'
         end as sender_kind,

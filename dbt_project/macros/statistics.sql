@@ -1,0 +1,44 @@
+{#
+    Proportions in small samples (METRICS.md, Conversion): Wilson 95% score interval and the
+    pooled two-proportion z-test. Plain SQL arithmetic: same numbers on every engine.
+    Arguments are SQL expressions; a null or zero count of trials gives null.
+#}
+
+{% macro wilson_low(successes, trials) -%}
+    {{ _wilson_bound(successes, trials, -1) }}
+{%- endmacro %}
+
+{% macro wilson_high(successes, trials) -%}
+    {{ _wilson_bound(successes, trials, 1) }}
+{%- endmacro %}
+
+{% macro _wilson_bound(successes, trials, sign) -%}
+    {%- set z = 1.959964 -%}
+    {%- set n -%} cast(nullif({{ trials }}, 0) as double precision) {%- endset -%}
+    {%- set p -%} ({{ successes }} / {{ n }}) {%- endset -%}
+    {%- set bound -%}
+        ({{ p }} + {{ z * z / 2 }} / {{ n }} {{ '+' if sign > 0 else '-' }} {{ z }}
+            * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z * z / 4 }} / ({{ n }} * {{ n }})))
+        / (1 + {{ z * z }} / {{ n }})
+    {%- endset -%}
+    case when {{ successes }} <= {{ trials }} then {{ round_float(bound, digits=4) }} end
+{%- endmacro %}
+
+{#
+    z of the pooled two-proportion test of s1/n1 against s2/n2; null when either sample is
+    empty or the pooled proportion is 0 or 1 (no variance to test against).
+#}
+{% macro two_proportion_z(successes_1, trials_1, successes_2, trials_2) -%}
+    {%- set n1 -%} cast(nullif({{ trials_1 }}, 0) as double precision) {%- endset -%}
+    {%- set n2 -%} cast(nullif({{ trials_2 }}, 0) as double precision) {%- endset -%}
+    {%- set pooled -%} (({{ successes_1 }} + {{ successes_2 }}) / ({{ n1 }} + {{ n2 }})) {%- endset -%}
+    case when {{ successes_1 }} <= {{ trials_1 }} and {{ successes_2 }} <= {{ trials_2 }} then
+        ({{ successes_1 }} / {{ n1 }} - {{ successes_2 }} / {{ n2 }})
+        / nullif(sqrt({{ pooled }} * (1 - {{ pooled }}) * (1 / {{ n1 }} + 1 / {{ n2 }})), 0)
+    end
+{%- endmacro %}
+
+{# True when s1/n1 and s2/n2 differ at p < 0.05 (two-sided); null when the test is undefined. #}
+{% macro is_significant_change(successes_1, trials_1, successes_2, trials_2) -%}
+    abs({{ two_proportion_z(successes_1, trials_1, successes_2, trials_2) }}) >= 1.959964
+{%- endmacro %}

@@ -1,0 +1,139 @@
+{% set periods_per_year = {'week': 52, 'month': 12, 'quarter': 4, 'year': 1} %}
+{% set metrics = [
+    'new_dialogs', 'new_dialogs_incoming', 'new_dialogs_outgoing', 'new_clients',
+    'dialogs_participated', 'messages_sent', 'messages_received',
+    'messages_per_dialog', 'messages_per_dialog_median',
+    'response_time_median_s', 'business_response_time_median_s', 'response_time_p90_s',
+    'first_response_time_median_s', 'sla_share', 'peak_concurrent_dialogs',
+    'won_deals', 'conversion_rate', 'cohort_conversion_rate',
+] %}
+{# rate: (successes, trials) behind it, for the two-proportion test #}
+{% set rates = {
+    'conversion_rate': ('won_deals', 'new_dialogs'),
+    'cohort_conversion_rate': ('cohort_won_dialogs', 'new_dialogs'),
+    'sla_share': ('waits_answered_within_sla', 'waits_answered'),
+} %}
+
+with
+
+mart_manager_metrics as (
+
+    select * from {{ ref('mart_manager_metrics') }}
+
+),
+
+periods as (
+
+    select
+        *,
+        case grain
+            {% for grain in periods_per_year %}
+                when '{{ grain }}' then {{ shift_period('period_start', grain, -1) }}
+            {% endfor %}
+        end as previous_period_start,
+        case grain
+            {% for grain, per_year in periods_per_year.items() %}
+                when '{{ grain }}' then {{ shift_period('period_start', grain, -per_year) }}
+            {% endfor %}
+        end as year_ago_period_start
+    from mart_manager_metrics
+    where grain in (
+        {% for grain in periods_per_year %}
+            '{{ grain }}'{% if not loop.last %},{% endif %}
+        {% endfor %}
+    )
+
+),
+
+metric_values as (
+
+    {% for metric in metrics %}
+        select
+            grain,
+            period_start,
+            manager_id,
+            channel,
+            previous_period_start,
+            year_ago_period_start,
+            '{{ metric }}' as metric,
+            {{ 'true' if metric in rates else 'false' }} as is_rate,
+            cast({{ metric }} as double precision) as value,  -- noqa: RF04
+            {% if metric in rates %}
+                cast({{ rates[metric][0] }} as bigint) as successes,
+                cast({{ rates[metric][1] }} as bigint) as trials
+            {% else %}
+                cast(null as bigint) as successes,
+                cast(null as bigint) as trials
+            {% endif %}
+        from periods
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+compared as (
+
+    select
+        this_period.grain,
+        this_period.period_start,
+        this_period.manager_id,
+        this_period.channel,
+        this_period.metric,
+        this_period.is_rate,
+        this_period.previous_period_start,
+        this_period.year_ago_period_start,
+        this_period.value,
+        previous_period.value as previous_value,
+        year_ago_period.value as year_ago_value,
+        {{ is_significant_change(
+            'this_period.successes', 'this_period.trials',
+            'previous_period.successes', 'previous_period.trials'
+        ) }} as is_significant,
+        {{ is_significant_change(
+            'this_period.successes', 'this_period.trials',
+            'year_ago_period.successes', 'year_ago_period.trials'
+        ) }} as year_ago_is_significant
+    from metric_values as this_period
+    left join metric_values as previous_period
+        on
+            this_period.grain = previous_period.grain
+            and this_period.manager_id = previous_period.manager_id
+            and this_period.channel = previous_period.channel
+            and this_period.metric = previous_period.metric
+            and this_period.previous_period_start = previous_period.period_start
+    left join metric_values as year_ago_period
+        on
+            this_period.grain = year_ago_period.grain
+            and this_period.manager_id = year_ago_period.manager_id
+            and this_period.channel = year_ago_period.channel
+            and this_period.metric = year_ago_period.metric
+            and this_period.year_ago_period_start = year_ago_period.period_start
+
+),
+
+final as (
+
+    select
+        grain,
+        period_start,
+        manager_id,
+        channel,
+        metric,
+        is_rate,
+        value,
+        previous_period_start,
+        previous_value,
+        {{ round_float('value - previous_value', digits=6) }} as abs_change,
+        {{ round_float('(value - previous_value) / nullif(previous_value, 0)', digits=4) }} as pct_change,
+        is_significant,
+        year_ago_period_start,
+        year_ago_value,
+        {{ round_float('value - year_ago_value', digits=6) }} as year_ago_abs_change,
+        {{ round_float('(value - year_ago_value) / nullif(year_ago_value, 0)', digits=4) }} as year_ago_pct_change,
+        year_ago_is_significant
+    from compared
+    where coalesce(value, previous_value, year_ago_value) is not null
+
+)
+
+select * from final
