@@ -100,8 +100,13 @@ def test_messages_per_dialog_outliers_every_month(story, story_warehouse, manage
             else (row["value"] > row["expected_high"])
         )
         assert outside
-        low, high = rounded(row["expected_low"], 1), rounded(row["expected_high"], 1)
-        sentence = f"{rounded(row['value'], 1)} messages per dialog, normal {low}–{high}: {words}"
+        bound = (
+            f"at least {rounded(row['expected_low'], 1)}"
+            if kind == "too_few_messages"
+            else f"at most {rounded(row['expected_high'], 1)}"
+        )
+        value = rounded(row["value"], 1)
+        sentence = f"{value} messages per dialog where the team usually has {bound}: {words}"
         assert row["reason_en"] == sentence
         assert rounded(row["value"], 1).replace(".", ",") in row["reason_ru"]
     if kind == "too_few_messages":

@@ -750,7 +750,7 @@ def test_generated_data_is_rich(generated):
     assert any(w.response_time_s == 900 for w in random_waits)
     assert sum(d.is_new_client for d in ref.dialogs) < len({d.chat_id for d in ref.dialogs})
     kinds = {m.sender_kind for m in ref.messages}
-    assert kinds == {"client", "manager", "system"}
+    assert kinds == {"client", "manager", "automation", "system"}
 
 
 def _with_dialogs(ref: rm.Reference) -> list[tuple[rm.Wait, rm.Dialog]]:

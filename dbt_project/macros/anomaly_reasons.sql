@@ -71,11 +71,9 @@
 
 {# The load behind a slower response, e.g. 'dialogs +3%' / 'диалоги +3%'. #}
 {% macro anomaly_load(lang) -%}
-    {%- if lang == 'ru' -%}
-    case when load_driver = 'messages' then 'сообщения клиентов ' else 'диалоги ' end
-    {%- else -%}
-    case when load_driver = 'messages' then 'client messages ' else 'dialogs ' end
-    {%- endif %} || {{ anomaly_change('load_change', lang) }}
+    {%- set words = ('сообщения клиентов ', 'диалоги ') if lang == 'ru' else ('client messages ', 'dialogs ') -%}
+    case when load_driver = 'messages' then '{{ words[0] }}' else '{{ words[1] }}' end
+    || {{ anomaly_change('load_change', lang) }}
 {%- endmacro %}
 
 {% macro anomaly_reason(lang) -%}
@@ -84,10 +82,10 @@
         {{ anomaly_rise('value', 'baseline_value', lang) }} || ' ('
         || {{ anomaly_duration_change('baseline_value', 'value', lang) }} || ')'
     {%- endset -%}
-    {%- set messages_range -%}
+    {#- only the bound that was crossed: the far one may be set by another outlier -#}
+    {%- set messages_value -%}
         {{ anomaly_number('value', 1, lang) }}
-        || {{ "' сообщения на диалог при норме '" if lang == 'ru' else "' messages per dialog, normal '" }}
-        || {{ anomaly_number('expected_low', 1, lang) }} || '–' || {{ anomaly_number('expected_high', 1, lang) }}
+        || {{ "' сообщения на диалог, а в команде обычно '" if lang == 'ru' else "' messages per dialog where the team usually has '" }}
     {%- endset -%}
     {%- set conversion_counts -%}
         cast(previous_won_deals as varchar) || '/' || cast(previous_new_dialogs as varchar) || ' → '
@@ -95,8 +93,10 @@
     {%- endset -%}
     {%- if lang == 'ru' -%}
     case kind
-        when 'too_few_messages' then 'В среднем ' || {{ messages_range }} || ': менеджер не дорабатывает клиента'
-        when 'too_many_messages' then 'В среднем ' || {{ messages_range }} || ': менеджер не закрывает сделку'
+        when 'too_few_messages' then 'В среднем ' || {{ messages_value }} || 'не меньше '
+            || {{ anomaly_number('expected_low', 1, lang) }} || ': менеджер не дорабатывает клиента'
+        when 'too_many_messages' then 'В среднем ' || {{ messages_value }} || 'не больше '
+            || {{ anomaly_number('expected_high', 1, lang) }} || ': менеджер не закрывает сделку'
         when 'overload' then 'Время ответа ' || {{ response_change }} || ', а '
             || case when load_driver = 'messages' then 'сообщений от клиентов' else 'диалогов' end
             || ' стало на ' || {{ anomaly_number('100.0 * load_change', 0, lang) }}
@@ -119,8 +119,10 @@
     end
     {%- else -%}
     case kind
-        when 'too_few_messages' then {{ messages_range }} || ': not working the client'
-        when 'too_many_messages' then {{ messages_range }} || ': not closing'
+        when 'too_few_messages' then {{ messages_value }} || 'at least '
+            || {{ anomaly_number('expected_low', 1, lang) }} || ': not working the client'
+        when 'too_many_messages' then {{ messages_value }} || 'at most '
+            || {{ anomaly_number('expected_high', 1, lang) }} || ': not closing'
         when 'overload' then 'Response time ' || {{ response_change }} || ' while '
             || case when load_driver = 'messages' then 'client messages' else 'dialogs' end
             || ' rose ' || {{ anomaly_number('100.0 * load_change', 0, lang) }} || '%: likely overload'
