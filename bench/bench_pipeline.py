@@ -43,9 +43,20 @@ def bench_warehouse(url: str, landing: Path, state: Path) -> dict[str, tuple[flo
     dbt = str(Path(sys.executable).with_name("dbt"))
     env = {**os.environ, **target.dbt_env()}
     command = [dbt, "build", "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
-    seconds, _ = timed(lambda: subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, check=True))
-    [(messages,)] = query("select count(*) from marts.fct_messages", target)
-    results["dbt build"] = (seconds, messages)
+    # first build; the next day's run (incremental: only the chats active lately are
+    # recomputed); a rebuild of all history (what incremental models save)
+    for phase, extra in [
+        ("dbt build", []),
+        ("dbt daily run", []),
+        ("dbt full refresh", ["--full-refresh"]),
+    ]:
+        seconds, _ = timed(
+            lambda extra=extra: subprocess.run(
+                command + extra, cwd=DBT_PROJECT_DIR, env=env, check=True
+            )
+        )
+        [(messages,)] = query("select count(*) from marts.fct_messages", target)
+        results[phase] = (seconds, messages)
     return results
 
 

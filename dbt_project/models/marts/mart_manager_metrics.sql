@@ -30,12 +30,6 @@ fct_deals as (
 
 ),
 
-day_offsets as (
-
-    select cast(row_number() over (order by calendar_date) as integer) as day_offset
-    from {{ ref('int_business_calendar') }}
-
-),
 
 dialogs as (
 
@@ -163,6 +157,32 @@ wait_days as (
 
 ),
 
+waits_over_midnight as (
+
+    select * from wait_days
+    where last_day > first_day
+
+),
+
+longest_wait as (
+
+    select max(last_day - first_day) as day_count from waits_over_midnight
+
+),
+
+day_offsets as (
+
+    -- 1, 2, ... up to the longest wait in days (a small table: the join below stays cheap)
+    select numbered_days.day_offset
+    from (
+        select cast(row_number() over (order by calendar_date) as integer) as day_offset
+        from {{ ref('int_business_calendar') }}
+    ) as numbered_days
+    inner join longest_wait
+        on numbered_days.day_offset <= longest_wait.day_count
+
+),
+
 midnights_with_open_waits as (
 
     -- every local midnight a wait stays open over: its day starts with it open
@@ -170,7 +190,7 @@ midnights_with_open_waits as (
         wait_days.manager_id,
         wait_days.channel,
         wait_days.first_day + day_offsets.day_offset as marker_day
-    from wait_days
+    from waits_over_midnight as wait_days
     inner join day_offsets
         on day_offsets.day_offset <= wait_days.last_day - wait_days.first_day
 
