@@ -28,15 +28,9 @@ class DocsError(Exception):
     """Why the docs cannot be generated, in one line."""
 
 
-def describe(target: Warehouse) -> str:
-    if target.kind == "duckdb":
-        return str(target.duckdb_path)
-    return target.sqlalchemy_url.split("@")[-1]
-
-
 def check_built(target: Warehouse) -> None:
     not_built = DocsError(
-        f"the warehouse {describe(target)} has not been built yet: "
+        f"the warehouse {target.display_name} has not been built yet: "
         "run `chatsales run` first (the docs read the columns from its tables)"
     )
     if target.kind == "duckdb" and not target.duckdb_path.exists():
@@ -45,7 +39,7 @@ def check_built(target: Warehouse) -> None:
         built = query(BUILT_CHECK, target)[0][0] > 0
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DocsError(f"cannot read the warehouse {describe(target)}: {reason}") from exc
+        raise DocsError(f"cannot read the warehouse {target.display_name}: {reason}") from exc
     if not built:
         raise not_built
 
@@ -54,7 +48,7 @@ def generate() -> Path:
     """Run `dbt docs generate` against the configured warehouse; the site's folder."""
     target = warehouse()
     check_built(target)
-    print(f"Generating dbt docs from {describe(target)}…", flush=True)
+    print(f"Generating dbt docs from {target.display_name}…", flush=True)
     dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
         [str(dbt), "docs", "generate", "--profiles-dir", str(DBT_PROJECT_DIR)],

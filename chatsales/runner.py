@@ -120,8 +120,7 @@ def print_summary(report: RunReport) -> None:
     print(f"\n{checks}.")
     if report.checks_warned:
         print("Warnings do not block the marts; see marts.data_issues for what to fix.")
-    where = target.duckdb_path if target.kind == "duckdb" else target.sqlalchemy_url.split("@")[-1]
-    print(f"Warehouse: {where} (schemas staging, intermediate, marts)")
+    print(f"Warehouse: {target.display_name} (schemas staging, intermediate, marts)")
     print(f"Run {report.run_id}: full log {report.log_path}")
     print(
         "Dagster UI with this run in its history: .venv/bin/chatsales ui  → http://127.0.0.1:3000"

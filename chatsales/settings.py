@@ -50,6 +50,13 @@ class Warehouse:
         return path if path.is_absolute() else REPO_ROOT / path
 
     @property
+    def display_name(self) -> str:
+        """Where the warehouse is, for messages: the DuckDB file or host:port/db (no secret)."""
+        if self.kind == "duckdb":
+            return str(self.duckdb_path)
+        return self.sqlalchemy_url.split("@")[-1]
+
+    @property
     def postgres(self) -> dict[str, str]:
         parsed = urlparse(self.url)
         return {

@@ -47,8 +47,3 @@
     end)
 {%- endmacro %}
 
-
-{# The local date of a timestamptz in the reporting time zone. #}
-{% macro reporting_date(timestamp_tz) -%}
-    cast({{ to_reporting_time(timestamp_tz) }} as date)
-{%- endmacro %}

@@ -148,9 +148,9 @@ waits as (
     inner join dialog_states
         on runs.dialog_id = dialog_states.dialog_id
     left join calendar as start_day
-        on {{ reporting_date('runs.started_at') }} = start_day.calendar_date
+        on {{ period_start('day', 'runs.started_at') }} = start_day.calendar_date
     left join calendar as reply_day
-        on {{ reporting_date('runs.replied_at') }} = reply_day.calendar_date
+        on {{ period_start('day', 'runs.replied_at') }} = reply_day.calendar_date
 
 )
 

@@ -151,8 +151,8 @@ wait_days as (
     select
         credited_manager_id as manager_id,
         channel,
-        {{ reporting_date('started_at') }} as first_day,
-        {{ reporting_date('open_until') }} as last_day
+        {{ period_start('day', 'started_at') }} as first_day,
+        {{ period_start('day', 'open_until') }} as last_day
     from fct_waits
 
 ),
@@ -269,7 +269,7 @@ daily_peaks as (
         min(event_at) as first_event_at,
         max(open_wait_count) as peak_concurrent_dialogs
     from open_waits
-    group by manager_id, channel, {{ reporting_date('event_at') }}
+    group by manager_id, channel, {{ period_start('day', 'event_at') }}
 
 ),
 
