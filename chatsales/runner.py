@@ -63,8 +63,10 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
     prepare_dbt()
     from dagster import AssetCheckSeverity, DagsterInstance
 
+    from orchestration.assets.dbt import catch_up_config
     from orchestration.definitions import defs
     from orchestration.loggers import root_cause
+    from orchestration.partitions import latest_day
 
     log_path = log_path or state_dir() / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
     job = defs.resolve_job_def("warehouse_job")
@@ -80,8 +82,10 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
             instance=instance,
             run_config={
                 "loggers": {"console": {"config": {"log_path": str(log_path)}}},
-                "ops": {"dbt_models": {"config": {"full_refresh": full_refresh}}},
+                **catch_up_config(full_refresh),
             },
+            # a catch-up run is recorded on the latest day (see orchestration/partitions.py)
+            partition_key=latest_day(),
             raise_on_error=False,
         )
     report = RunReport(success=result.success, run_id=result.run_id, log_path=log_path)

@@ -134,6 +134,24 @@ def dbt_target_path() -> Path:
     return DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
 
 
+def dbt_vars() -> dict:
+    """The defaults of the dbt project's vars (dbt_project.yml)."""
+    import yaml
+
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+
+
+def reporting_timezone() -> str:
+    """The time zone that cuts days, for dbt's periods and Dagster's daily partitions alike."""
+    return dbt_vars()["reporting_timezone"]
+
+
+def history_start() -> str:
+    """The first daily partition: `CHATSALES_HISTORY_START` (YYYY-MM-DD), default 2024-01-01.
+    Messages before it are still loaded and modelled; they just have no partition to backfill."""
+    return os.environ.get("CHATSALES_HISTORY_START") or "2024-01-01"
+
+
 def export_dbt_env() -> None:
     """Point dbt's profile at the configured warehouse (dbt reads env vars)."""
     os.environ.update(warehouse().dbt_env())

@@ -6,18 +6,22 @@ from dagster import Definitions, in_process_executor, multiprocess_executor
 
 from chatsales.settings import warehouse
 
-from .assets.dbt import dbt_models
+from .assets.dbt import dbt_message_models, dbt_reference_models
 from .assets.ingestion import ingestion_assets
-from .jobs import warehouse_job
+from .jobs import ingestion_job, marts_job, warehouse_job
 from .loggers import progress_logger
 from .resources import resources
+from .schedules import schedules
+from .sensors.new_data import sensors as new_data_sensors
 
 # DuckDB has one writer per file: run steps one after another there.
 executor = in_process_executor if warehouse().kind == "duckdb" else multiprocess_executor
 
 defs = Definitions(
-    assets=[*ingestion_assets, dbt_models],
-    jobs=[warehouse_job],
+    assets=[*ingestion_assets, dbt_reference_models, dbt_message_models],
+    jobs=[warehouse_job, ingestion_job, marts_job],
+    schedules=schedules,
+    sensors=new_data_sensors,
     resources=resources,
     executor=executor,
     loggers={"console": progress_logger},

@@ -171,3 +171,29 @@ def story_warehouse(tmp_path_factory) -> BuiltWarehouse:
     run = run_cli(["run"], env)
     assert run.returncode == 0, f"chatsales run failed:\n{run.stdout}\n{run.stderr[-5000:]}"
     return BuiltWarehouse(Warehouse(env["CHATSALES_WAREHOUSE"]), env, run)
+
+
+@pytest.fixture(scope="session")
+def dagster_defs(tmp_path_factory, demo_landing):
+    """`orchestration.definitions.defs`, imported once per session (Python caches the module)
+    with the environment pointing at a scratch DuckDB warehouse and a copy of the demo landing
+    folder, so schedules, sensors and single assets run for real without touching the shared
+    warehouses."""
+    tmp = tmp_path_factory.mktemp("defs")
+    landing = tmp / "landing"
+    shutil.copytree(demo_landing, landing)
+    saved = dict(os.environ)
+    os.environ.update(
+        CHATSALES_WAREHOUSE=f"duckdb:///{tmp / 'warehouse.duckdb'}",
+        CHATSALES_LANDING=str(landing),
+        CHATSALES_STATE_DIR=str(tmp / "state"),
+        DBT_TARGET_PATH=str(tmp / "dbt_target"),
+    )
+    from chatsales.runner import prepare_dbt
+
+    prepare_dbt()
+    from orchestration.definitions import defs
+
+    yield defs
+    os.environ.clear()
+    os.environ.update(saved)

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import os
-
 import pytest
 from dagster import AssetKey, Definitions
 
 
 @pytest.fixture(scope="module")
-def defs(tmp_path_factory) -> Definitions:
-    tmp = tmp_path_factory.mktemp("defs")
-    saved = dict(os.environ)
-    os.environ.update(
-        CHATSALES_WAREHOUSE=f"duckdb:///{tmp / 'wh.duckdb'}",
-        CHATSALES_LANDING=str(tmp / "landing"),
-        CHATSALES_STATE_DIR=str(tmp / "state"),
-    )
-    from chatsales.runner import prepare_dbt
-
-    prepare_dbt()
-    module = importlib.import_module("orchestration.definitions")
-    yield module.defs
-    os.environ.clear()
-    os.environ.update(saved)
+def defs(dagster_defs) -> Definitions:
+    return dagster_defs
 
 
 def test_definitions_validate(defs):

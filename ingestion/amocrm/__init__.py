@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-from .. import quarantine
+from .. import cursors, quarantine
 from .client import AmoCrmClient, ApiPages, NoPages, SnapshotPages, embedded
 from .contacts import CONTACTS_SCHEMA, PIPELINE_STATUSES_SCHEMA, contact_row, pipeline_status_rows
 from .convert import TS
@@ -124,16 +125,22 @@ def _updated_since(
     convert: Callable[[dict], dict[str, Any]],
     schema: pa.Schema,
 ) -> Iterator[object]:
-    """Pages changed since the resource's cursor. A cursor kept by hand rather than
-    dlt.sources.incremental: quarantine rows share the resource and have no updated_at.
-    The cursor is committed with the load."""
+    """Rows changed since the resource's cursor (epoch seconds, the API's filter), rows
+    already loaded dropped (ingestion/cursors.py). The cursor is committed with the load."""
     state = dlt.current.resource_state()
     since = state.get("updated_at_cursor", 0)
+    cursor = datetime.fromtimestamp(since, UTC) if since else None
+    seen_at_cursor = set(state.get("rows_at_cursor", []))
+    # what earlier runs loaded; pages need not come in time order
+    loaded_until, loaded_rows = cursor, frozenset(seen_at_cursor)
     for item in _tables(fetch(since), key, convert, schema):
         if isinstance(item, pa.Table) and item.num_rows:
-            newest = pa.compute.max(item["updated_at"]).as_py()
-            state["updated_at_cursor"] = max(since, int(newest.timestamp()))
-            since = state["updated_at_cursor"]
+            item = cursors.unseen(item, "updated_at", loaded_until, loaded_rows)
+            cursor, seen_at_cursor = cursors.advance(item, "updated_at", cursor, seen_at_cursor)
+            if cursor is not None:
+                since = int(cursor.timestamp())
+                state["updated_at_cursor"] = since
+                state["rows_at_cursor"] = sorted(seen_at_cursor)
         yield item
 
 

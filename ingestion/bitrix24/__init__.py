@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 from dlt.common.typing import TSecretStrValue
 
-from .. import quarantine
+from .. import cursors, quarantine
 from .client import Bitrix24Client, NoPages, Pages, SnapshotPages
 from .rows import (
     CONTACT_FIELDS,
@@ -79,20 +79,24 @@ def _modified_since(
     schema: pa.Schema,
 ) -> Iterator[object]:
     """Rows modified since the resource's cursor (`>=`: a row modified in the cursor's
-    second is read again and merged, never missed). Kept by hand, not with
-    dlt.sources.incremental: quarantine rows share the resource and have no modified_at."""
+    second is read again, never missed; the rows already loaded are then dropped, see
+    ingestion/cursors.py). The cursor is committed with the load."""
     state = dlt.current.resource_state()
-    cursor: str | None = state.get("modified_at_cursor")
+    saved: str | None = state.get("modified_at_cursor")
     params: dict[str, Any] = {"order": {"ID": "ASC"}, "select": select}
-    if cursor:
-        params["filter"] = {">=DATE_MODIFY": cursor}
-    newest = datetime.fromisoformat(cursor) if cursor else None
+    if saved:
+        params["filter"] = {">=DATE_MODIFY": saved}
+    cursor = datetime.fromisoformat(saved) if saved else None
+    seen_at_cursor = set(state.get("rows_at_cursor", []))
+    # what earlier runs loaded; pages need not come in time order
+    loaded_until, loaded_rows = cursor, frozenset(seen_at_cursor)
     for item in _tables(pages.pages(method, params), kind, convert, schema):
         if isinstance(item, pa.Table) and item.num_rows:
-            page_newest = pa.compute.max(item["modified_at"]).as_py()
-            if newest is None or page_newest > newest:
-                newest = page_newest
-                state["modified_at_cursor"] = newest.isoformat()
+            item = cursors.unseen(item, "modified_at", loaded_until, loaded_rows)
+            cursor, seen_at_cursor = cursors.advance(item, "modified_at", cursor, seen_at_cursor)
+            if cursor is not None:
+                state["modified_at_cursor"] = cursor.isoformat()
+                state["rows_at_cursor"] = sorted(seen_at_cursor)
         yield item
 
 

@@ -1,13 +1,25 @@
-"""dbt models as Dagster assets; dbt tests become asset checks."""
+"""dbt models as Dagster assets; dbt tests become asset checks.
 
+Models derived from messages (`int_messages` and everything downstream) are partitioned by
+day: a backfill of some days recomputes the chats active on those days. The rest (staging
+views, managers, CRM deals, the business calendar) is unpartitioned and rebuilt every run.
+"""
+
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, Config
+from dagster import AssetExecutionContext, BackfillPolicy, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
 from dagster_dbt import dbt_assets as dbt_assets_decorator
 
+from ..partitions import daily_partitions, window_vars
 from ..project import dbt_project
+
+MESSAGE_MODELS = "int_messages+"
+# unit tests check the SQL, not the data: the test suite runs them on both engines
+# (tests/test_pipeline.py), a scheduled run does not pay for them every time
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
@@ -20,26 +32,59 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
+TRANSLATOR = WarehouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
 class DbtBuildConfig(Config):
-    """Launchpad options of the dbt step."""
+    """Launchpad options of the message models' dbt step."""
 
     full_refresh: bool = False
     """Rebuild incremental models from all history (after changing managers.csv or a
-    metric definition); a daily run only recomputes the chats with recent messages."""
+    metric definition)."""
+
+    catch_up: bool = False
+    """Ignore the run's partitions and recompute the chats with messages newer than the
+    models' own data (what `chatsales run` and the new-data sensor do). Off: recompute the
+    chats with a message on the run's days (a backfill)."""
+
+
+def catch_up_config(full_refresh: bool = False) -> dict:
+    """Run config of a catch-up run of the message models."""
+    return {
+        "ops": {"dbt_message_models": {"config": {"catch_up": True, "full_refresh": full_refresh}}}
+    }
 
 
 @dbt_assets_decorator(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    dagster_dbt_translator=WarehouseDbtTranslator(
-        settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
-    ),
+    exclude=MESSAGE_MODELS,
+    dagster_dbt_translator=TRANSLATOR,
     pool="warehouse_writer",
 )
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-    # unit tests check the SQL, not the data: the test suite runs them on both engines
-    # (tests/test_pipeline.py), a scheduled run does not pay for them every time
-    args = ["build", "--exclude-resource-type", "unit_test"]
+def dbt_reference_models(context: AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(BUILD, context=context).stream()
+
+
+@dbt_assets_decorator(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    select=MESSAGE_MODELS,
+    dagster_dbt_translator=TRANSLATOR,
+    partitions_def=daily_partitions,
+    # one dbt build for a whole backfill: the window reaches dbt as two vars
+    backfill_policy=BackfillPolicy.single_run(),
+    pool="warehouse_writer",
+)
+def dbt_message_models(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+    args = list(BUILD)
+    if not config.catch_up:
+        window = window_vars(context.partition_time_window)
+        context.log.info(
+            f"Recomputing the chats active from {window['window_start']} "
+            f"to {window['window_end']} (exclusive)"
+        )
+        args += ["--vars", json.dumps(window)]
     if config.full_refresh:
         args.append("--full-refresh")
     yield from dbt.cli(args, context=context).stream()

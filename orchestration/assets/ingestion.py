@@ -1,10 +1,21 @@
 """dlt sources as Dagster assets, keyed `[raw_<source>, <table>]` like the dbt sources."""
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec
+import os
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, RetryRequested
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.pipelines import SOURCE_NAMES, pipeline, source
+
+# Sources read over HTTP: an outage or a rate limit that outlasts the clients' own request
+# retries fails the step, which Dagster then retries after 1, 2, 4 × the base delay.
+API_SOURCES = ("wazzup_api", "amocrm", "bitrix24")
+API_RETRIES = 3
+
+
+def api_retry_base_seconds() -> float:
+    return float(os.environ.get("CHATSALES_API_RETRY_BASE_SECONDS", "30"))
 
 
 class WarehouseDltTranslator(DagsterDltTranslator):
@@ -27,9 +38,16 @@ def _dlt_asset(source_name: str):
         pool="warehouse_writer",
     )
     def load(context: AssetExecutionContext, dlt: DagsterDltResource):
-        # Built again at run time: a long-running UI must see landing files that
-        # appeared after it started.
-        yield from dlt.run(context=context, dlt_source=source(source_name))
+        try:
+            # Built again at run time: a long-running UI must see landing files that
+            # appeared after it started.
+            yield from dlt.run(context=context, dlt_source=source(source_name))
+        except Exception as error:
+            if source_name not in API_SOURCES or context.retry_number >= API_RETRIES:
+                raise
+            delay = api_retry_base_seconds() * 2**context.retry_number
+            context.log.warning(f"{source_name} failed ({error}); retrying in {delay:.0f}s")
+            raise RetryRequested(max_retries=API_RETRIES, seconds_to_wait=delay) from error
 
     return load
 

@@ -1,0 +1,49 @@
+"""Schedules, all toggled in the UI (stopped until someone turns them on)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from dagster import (
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    schedule,
+)
+
+from chatsales.settings import reporting_timezone
+
+from .jobs import ingestion_job, marts_job
+
+TIMEZONE = reporting_timezone()
+
+ingestion_schedule = ScheduleDefinition(
+    name="ingestion_every_15_minutes",
+    job=ingestion_job,
+    cron_schedule=os.environ.get("CHATSALES_INGESTION_CRON", "*/15 * * * *"),
+    execution_timezone=TIMEZONE,
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Load the landing folder and the APIs (cron: CHATSALES_INGESTION_CRON). "
+    "The new-data sensor then refreshes the marts when rows arrived.",
+)
+
+
+@schedule(
+    name="daily_marts_after_midnight",
+    job=marts_job,
+    cron_schedule="30 0 * * *",
+    execution_timezone=TIMEZONE,
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="At 00:30 in the reporting time zone: build yesterday's partition, which "
+    "settles yesterday's dialogs and waits, and rebuild the marts.",
+)
+def daily_marts_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    now = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE))
+    yesterday = (now - timedelta(days=1)).date().isoformat()
+    return RunRequest(run_key=yesterday, partition_key=yesterday)
+
+
+schedules = [ingestion_schedule, daily_marts_schedule]
