@@ -1,0 +1,71 @@
+"""Two ingestion runs started at once on one Dagster instance never write the warehouse at
+the same time: every asset that writes it is in the `warehouse_writer` pool, limited to one
+step at a time by the instance (`chatsales` writes that limit into dagster.yaml). Real
+processes, a real DuckDB file (which allows one writer)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from dagster import DagsterEventType, DagsterInstance
+
+from chatsales.settings import Warehouse
+from chatsales.warehouse import query
+
+from .conftest import REPO_ROOT, warehouse_env
+
+INGEST = """
+import sys
+from dagster import DagsterInstance
+from chatsales.runner import ensure_dagster_home, prepare_dbt
+ensure_dagster_home()
+prepare_dbt()
+from orchestration.definitions import defs
+with DagsterInstance.get() as instance:
+    job = defs.resolve_job_def("ingestion_job")
+    result = job.execute_in_process(instance=instance, raise_on_error=False)
+sys.exit(0 if result.success else 1)
+"""
+
+
+def _step_intervals(instance: DagsterInstance) -> list[tuple[float, float, str]]:
+    """(start, end, "run step") of every step of every run on the instance."""
+    intervals = []
+    for run in instance.get_runs():
+        starts = {}
+        for record in instance.get_records_for_run(run.run_id).records:
+            entry = record.event_log_entry
+            if entry.dagster_event_type == DagsterEventType.STEP_START:
+                starts[entry.step_key] = entry.timestamp
+            elif entry.dagster_event_type == DagsterEventType.STEP_SUCCESS:
+                step = f"{run.run_id[:8]} {entry.step_key}"
+                intervals.append((starts[entry.step_key], entry.timestamp, step))
+    return sorted(intervals)
+
+
+def test_two_ingestion_runs_take_turns_on_the_warehouse(tmp_path, demo_landing):
+    landing = tmp_path / "landing"
+    shutil.copytree(demo_landing, landing)
+    env = warehouse_env(tmp_path, f"duckdb:///{tmp_path / 'warehouse.duckdb'}", landing)
+    runs = [  # own dbt target folders: each process writes a manifest while the other reads
+        subprocess.Popen([sys.executable, "-c", INGEST], cwd=REPO_ROOT,
+                         env={**env, "DBT_TARGET_PATH": str(tmp_path / f"dbt_{number}")},
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for number in range(2)
+    ]  # fmt: skip
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        intervals = _step_intervals(instance)
+    assert len(intervals) == 2 * 7  # seven dlt sources, each run
+    for (_, end, step), (start, _, following) in zip(intervals, intervals[1:], strict=False):
+        assert end <= start, f"{step} still writing when {following} started"
+
+    warehouse = Warehouse(env["CHATSALES_WAREHOUSE"])
+    [(rows, distinct)] = query(
+        "select count(*), count(distinct message_id) from raw_wazzup.messages", warehouse
+    )
+    assert rows == distinct > 0  # the second run re-read nothing twice
