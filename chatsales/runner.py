@@ -125,6 +125,9 @@ def print_summary(report: RunReport) -> None:
     if report.checks_warned:
         print("Warnings do not block the marts; see marts.data_issues for what to fix.")
     print(f"Warehouse: {target.display_name} (schemas staging, intermediate, marts)")
+    from orchestration.checks import data_docs_index
+
+    print(f"Great Expectations Data Docs: {data_docs_index()}")
     print(f"Run {report.run_id}: full log {report.log_path}")
     print(
         "Dagster UI with this run in its history: .venv/bin/chatsales ui  → http://127.0.0.1:3000"

@@ -8,10 +8,12 @@ from chatsales.settings import warehouse
 
 from .assets.dbt import dbt_message_models, dbt_reference_models
 from .assets.ingestion import ingestion_assets
-from .jobs import ingestion_job, marts_job, warehouse_job
+from .checks import gx_checks
+from .jobs import ingestion_job, marts_job, quality_job, warehouse_job
 from .loggers import progress_logger
 from .resources import resources
 from .schedules import schedules
+from .sensors.alerts import sensors as alert_sensors
 from .sensors.new_data import sensors as new_data_sensors
 
 # DuckDB has one writer per file: run steps one after another there.
@@ -19,9 +21,10 @@ executor = in_process_executor if warehouse().kind == "duckdb" else multiprocess
 
 defs = Definitions(
     assets=[*ingestion_assets, dbt_reference_models, dbt_message_models],
-    jobs=[warehouse_job, ingestion_job, marts_job],
+    asset_checks=gx_checks,
+    jobs=[warehouse_job, ingestion_job, marts_job, quality_job],
     schedules=schedules,
-    sensors=new_data_sensors,
+    sensors=[*new_data_sensors, *alert_sensors],
     resources=resources,
     executor=executor,
     loggers={"console": progress_logger},

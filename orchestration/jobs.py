@@ -6,6 +6,7 @@ from dagster import AssetSelection, define_asset_job
 
 from .assets.dbt import dbt_message_models, dbt_reference_models
 from .assets.ingestion import ingestion_assets
+from .checks import gx_checks
 
 INGESTION = AssetSelection.assets(*ingestion_assets)
 MODELS = AssetSelection.assets(dbt_reference_models, dbt_message_models)
@@ -27,4 +28,11 @@ marts_job = define_asset_job(
     selection=MODELS,
     description="Build and test the dbt models; for a partition range, recompute the chats "
     "active on those days.",
+)
+
+quality_job = define_asset_job(
+    name="quality_job",
+    selection=AssetSelection.checks(*gx_checks),
+    description="Validate the warehouse as it is against every Great Expectations suite "
+    "(expectations/suites); results in the checks and in GX Data Docs.",
 )

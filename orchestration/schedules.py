@@ -16,7 +16,7 @@ from dagster import (
 
 from chatsales.settings import reporting_timezone
 
-from .jobs import ingestion_job, marts_job
+from .jobs import ingestion_job, marts_job, quality_job
 
 TIMEZONE = reporting_timezone()
 
@@ -46,4 +46,13 @@ def daily_marts_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(run_key=yesterday, partition_key=yesterday)
 
 
-schedules = [ingestion_schedule, daily_marts_schedule]
+quality_schedule = ScheduleDefinition(
+    name="weekly_quality_on_monday",
+    job=quality_job,
+    cron_schedule="0 6 * * 1",
+    execution_timezone=TIMEZONE,
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Mondays at 06:00: every Great Expectations suite over the whole history.",
+)
+
+schedules = [ingestion_schedule, daily_marts_schedule, quality_schedule]

@@ -41,11 +41,13 @@ def test_dagster_cli_validates_the_workspace(dagster_defs):
 
 
 def test_jobs_schedules_and_sensors_are_defined(dagster_defs):
-    assert {s.name for s in dagster_defs.schedules} >= {
-        "ingestion_every_15_minutes", "daily_marts_after_midnight"
+    assert {s.name for s in dagster_defs.schedules} == {
+        "ingestion_every_15_minutes", "daily_marts_after_midnight", "weekly_quality_on_monday"
     }  # fmt: skip
-    assert {s.name for s in dagster_defs.sensors} >= {"landing_folder_sensor", "new_rows_sensor"}
-    for name in ("warehouse_job", "ingestion_job", "marts_job"):
+    assert {s.name for s in dagster_defs.sensors} == {
+        "landing_folder_sensor", "new_rows_sensor", "alert_sensor", "run_failure_summary_sensor"
+    }  # fmt: skip
+    for name in ("warehouse_job", "ingestion_job", "marts_job", "quality_job"):
         assert dagster_defs.resolve_job_def(name) is not None
     graph = dagster_defs.resolve_asset_graph()
     partitioned = {k.to_user_string() for k in graph.get_all_asset_keys()
