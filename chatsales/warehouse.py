@@ -20,7 +20,8 @@ def connect(target: Warehouse | None = None, read_only: bool = True) -> Iterator
     else:
         import psycopg2
 
-        conn = psycopg2.connect(**target.postgres)
+        # a host that does not answer must not hang a sensor's tick
+        conn = psycopg2.connect(**target.postgres, connect_timeout=10)
     try:
         yield conn
     finally:
@@ -34,8 +35,8 @@ def query(sql: str, target: Warehouse | None = None) -> list[tuple]:
         return cursor.fetchall()
 
 
-def table_counts(schema: str, target: Warehouse | None = None) -> dict[str, int]:
-    """Row counts of every table in a schema, by table name."""
+def table_names(schema: str, target: Warehouse | None = None) -> list[str]:
+    """The tables and views of a schema, sorted."""
     target = target or warehouse()
     placeholder = "?" if target.kind == "duckdb" else "%s"
     with connect(target) as conn:
@@ -45,7 +46,15 @@ def table_counts(schema: str, target: Warehouse | None = None) -> dict[str, int]
             f"where table_schema = {placeholder} order by table_name",
             (schema,),
         )
-        names = [row[0] for row in cursor.fetchall()]
+        return [row[0] for row in cursor.fetchall()]
+
+
+def table_counts(schema: str, target: Warehouse | None = None) -> dict[str, int]:
+    """Row counts of every table in a schema, by table name."""
+    target = target or warehouse()
+    names = table_names(schema, target)
+    with connect(target) as conn:
+        cursor = conn.cursor()
         counts = {}
         for name in names:
             cursor.execute(f'select count(*) from "{schema}"."{name}"')

@@ -1,5 +1,5 @@
 """Two ingestion runs started at once on one Dagster instance never write the warehouse at
-the same time: every asset that writes it is in the `warehouse_writer` pool, limited to one
+the same time: every step that opens it is in the `warehouse` pool, limited to one
 step at a time by the instance (`chatsales` writes that limit into dagster.yaml). Real
 processes, a real DuckDB file (which allows one writer)."""
 
@@ -60,7 +60,16 @@ def test_two_ingestion_runs_take_turns_on_the_warehouse(tmp_path, demo_landing):
 
     with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
         intervals = _step_intervals(instance)
-    assert len(intervals) == 2 * 7  # seven dlt sources, each run
+        checks = [
+            record.event_log_entry.dagster_event.event_specific_data
+            for run in instance.get_runs()
+            for record in instance.get_records_for_run(
+                run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+            ).records
+        ]
+    # the Great Expectations checks found the warehouse free (not "busy") and the data good
+    assert len(checks) == 2 * 3 and all(check.passed for check in checks)
+    assert len(intervals) == 2 * (7 + 3)  # seven dlt sources and three GX checks, each run
     for (_, end, step), (start, _, following) in zip(intervals, intervals[1:], strict=False):
         assert end <= start, f"{step} still writing when {following} started"
 

@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt import dbt_assets as dbt_assets_decorator
 
 from ..partitions import daily_partitions, window_vars
+from ..pools import WAREHOUSE_POOL
 from ..project import dbt_project
 
 MESSAGE_MODELS = "int_messages+"
@@ -23,12 +24,14 @@ BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
-    """Groups by folder (staging, intermediate, marts); sources keep `[schema, table]` keys,
-    the keys the dlt assets have, so the lineage is one graph."""
+    """Groups by folder (staging, intermediate, marts) and seeds; sources keep
+    `[schema, table]` keys, the keys the dlt assets have, so the lineage is one graph."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "model":
             return dbt_resource_props["fqn"][1]
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
         return super().get_group_name(dbt_resource_props)
 
 
@@ -60,7 +63,7 @@ def catch_up_config(full_refresh: bool = False) -> dict:
     project=dbt_project,
     exclude=MESSAGE_MODELS,
     dagster_dbt_translator=TRANSLATOR,
-    pool="warehouse_writer",
+    pool=WAREHOUSE_POOL,
 )
 def dbt_reference_models(context: AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(BUILD, context=context).stream()
@@ -74,7 +77,7 @@ def dbt_reference_models(context: AssetExecutionContext, dbt: DbtCliResource):
     partitions_def=daily_partitions,
     # one dbt build for a whole backfill: the window reaches dbt as two vars
     backfill_policy=BackfillPolicy.single_run(),
-    pool="warehouse_writer",
+    pool=WAREHOUSE_POOL,
 )
 def dbt_message_models(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     args = list(BUILD)

@@ -8,6 +8,8 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.pipelines import SOURCE_NAMES, pipeline, source
 
+from ..pools import WAREHOUSE_POOL
+
 # Sources read over HTTP: an outage or a rate limit that outlasts the clients' own request
 # retries fails the step, which Dagster then retries after 1, 2, 4 × the base delay.
 API_SOURCES = ("wazzup_api", "amocrm", "bitrix24")
@@ -35,7 +37,7 @@ def _dlt_asset(source_name: str):
         dlt_pipeline=pipeline(source_name),
         name=f"{source_name}_raw",
         dagster_dlt_translator=WarehouseDltTranslator(),
-        pool="warehouse_writer",
+        pool=WAREHOUSE_POOL,
     )
     def load(context: AssetExecutionContext, dlt: DagsterDltResource):
         try:

@@ -19,6 +19,7 @@ from dagster import (
 
 from chatsales.settings import warehouse
 
+from ..pools import WAREHOUSE_POOL
 from .great_expectations import ValidationOutcome, WarehouseBusy, data_docs_index, validate
 from .suites import SuiteFile, load_suites
 
@@ -48,6 +49,7 @@ def gx_check(suite: SuiteFile, schema: str, table: str) -> AssetChecksDefinition
         name=f"gx_{suite.name}",
         description=f"Great Expectations suite {suite.name}: {suite.notes}",
         blocking=False,
+        pool=WAREHOUSE_POOL,
     )
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         try:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from chatsales.settings import Warehouse
-from chatsales.warehouse import connect
+from chatsales.warehouse import table_names
 
 BUSY_SIGNS = ("could not set lock", "conflicting lock", "different configuration")
 
@@ -42,12 +42,4 @@ def busy_as_warehouse_busy(target: Warehouse) -> Iterator[None]:
 
 
 def table_exists(target: Warehouse, schema: str, table: str) -> bool:
-    placeholder = "?" if target.kind == "duckdb" else "%s"
-    with connect(target) as conn:
-        cursor = conn.cursor()
-        cursor.execute(
-            "select count(*) from information_schema.tables"
-            f" where table_schema = {placeholder} and table_name = {placeholder}",
-            (schema, table),
-        )
-        return cursor.fetchone()[0] > 0
+    return table in table_names(schema, target)

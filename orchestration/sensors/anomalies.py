@@ -5,22 +5,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from chatsales.alerts import AlertSettings
+from chatsales.alerts import ANOMALY_FIELDS, AlertSettings
 from chatsales.settings import Warehouse, warehouse
 from chatsales.warehouse import query
 
-COLUMNS = (
-    "kind",
-    "grain",
-    "period_start",
-    "manager_id",
-    "manager_name",
-    "metric",
-    "value",
-    "reason_en",
-    "reason_ru",
-    "last_data_day",
-)
+COLUMNS = (*ANOMALY_FIELDS, "last_data_day")
 # last_data_day: the day the window is measured back from (the demo data is historical).
 SQL = """
 select a.kind, a.grain, a.period_start, a.manager_id, m.manager_name, a.metric, a.value,
