@@ -274,12 +274,18 @@ def screenshot_asset_graph(ui: DagsterUI, path: Path, wait_for: str = "fct_messa
         return page.inner_text("body")
 
 
-def screenshot_runs(ui: DagsterUI, path: Path, wait_for: str) -> str:
-    """The run list (`/runs`) once `wait_for` (e.g. a run id's first 8 characters) shows."""
+def screenshot_page(
+    ui: DagsterUI, path: Path, route: str, wait_for: str, click: str | None = None
+) -> str:
+    """A page of the UI (e.g. `/runs`) once `wait_for` (e.g. a run id's first 8 characters)
+    shows, after clicking the element with the text `click` if given; returns the page's
+    visible text."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with ui_page(ui, height=900) as page:
-        page.goto(f"{ui.url}/runs")
+        page.goto(f"{ui.url}{route}")
         page.get_by_text(wait_for).first.wait_for(timeout=120_000)
+        if click:
+            page.get_by_text(click).first.click()
         page.wait_for_timeout(1000)
         page.screenshot(path=str(path), full_page=True)
         return page.inner_text("body")

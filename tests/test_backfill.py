@@ -20,8 +20,17 @@ from dagster import AssetKey, DagsterInstance
 from chatsales.settings import Warehouse
 from chatsales.warehouse import query
 
-from .dagster_ui import DagsterUI, dagster_ui, launch_partition_backfill, wait_for_backfill
+from .conftest import REPO_ROOT
+from .dagster_ui import (
+    CHROMIUM,
+    DagsterUI,
+    dagster_ui,
+    launch_partition_backfill,
+    screenshot_page,
+    wait_for_backfill,
+)
 
+SCREENSHOT = REPO_ROOT / "test-artifacts" / "dagster" / "backfill_fct_messages.png"
 WINDOW = ["2025-09-16", "2025-09-17", "2025-09-18"]
 # more than dialog_gap_hours (72 h) before the window, and after it
 OUTSIDE = ["2025-09-09", "2025-09-22"]
@@ -110,6 +119,11 @@ def backfill(duckdb_warehouse, tmp_path_factory) -> Backfill:
         after = set(query(DAY_ROWS, warehouse))
         failed = [run for run, status in result.run_statuses.items() if status != "SUCCESS"]
         assert not failed, f"backfill runs failed: {failed}\n{ui.log_tail()}"
+        if Path(CHROMIUM).exists():  # what the data engineer sees: the asset's partitions
+            SCREENSHOT.unlink(missing_ok=True)
+            # the three days materialized, the missing ones filtered out of the list
+            screenshot_page(ui, SCREENSHOT, "/assets/marts/fct_messages?view=partitions",
+                            wait_for="Materialized (3)", click="Missing (")  # fmt: skip
     return Backfill(warehouse, tmp / "dagster_home", result.status, len(result.run_ids),
                     before, after, new_messages)  # fmt: skip
 
@@ -139,6 +153,12 @@ def test_only_the_window_days_messages_arrive(backfill):
         backfill.warehouse,
     )
     assert waits == [(3, 300, 300)]  # one answered wait per window day, 5 minutes each
+
+
+def test_the_partitions_page_was_photographed(backfill):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no chromium (Debian: apt-get install chromium) for the screenshot")
+    assert SCREENSHOT.stat().st_size > 20_000
 
 
 def test_marts_change_only_for_the_window_days(backfill):

@@ -16,7 +16,7 @@ from .dagster_ui import (
     LOCATIONS,
     dagster_ui,
     screenshot_asset_graph,
-    screenshot_runs,
+    screenshot_page,
 )
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "dagster"
@@ -97,6 +97,6 @@ def test_screenshots_of_asset_graph_and_runs(duckdb_ui, duckdb_warehouse):
     assert not re.search(r"\berror\b", graph_text, re.IGNORECASE), graph_text[:2000]
     assert (ARTIFACTS / "asset_graph.png").stat().st_size > 50_000
     run_id = re.search(r"Run ([0-9a-f-]{36})", duckdb_warehouse.first_run.stdout).group(1)
-    runs_text = screenshot_runs(duckdb_ui, ARTIFACTS / "runs.png", wait_for=run_id[:8])
+    runs_text = screenshot_page(duckdb_ui, ARTIFACTS / "runs.png", "/runs", wait_for=run_id[:8])
     assert run_id[:8] in runs_text and "warehouse_job" in runs_text
     assert (ARTIFACTS / "runs.png").stat().st_size > 20_000
