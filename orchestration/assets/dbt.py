@@ -58,26 +58,26 @@ def catch_up_config(full_refresh: bool = False) -> dict:
     }
 
 
-@dbt_assets_decorator(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    exclude=MESSAGE_MODELS,
-    dagster_dbt_translator=TRANSLATOR,
-    pool=WAREHOUSE_POOL,
-)
+# what both dbt steps share: the manifest, the asset keys and groups, the warehouse pool
+DBT_ASSETS = {
+    "manifest": dbt_project.manifest_path,
+    "project": dbt_project,
+    "dagster_dbt_translator": TRANSLATOR,
+    "pool": WAREHOUSE_POOL,
+}
+
+
+@dbt_assets_decorator(**DBT_ASSETS, exclude=MESSAGE_MODELS)
 def dbt_reference_models(context: AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(BUILD, context=context).stream()
 
 
 @dbt_assets_decorator(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
+    **DBT_ASSETS,
     select=MESSAGE_MODELS,
-    dagster_dbt_translator=TRANSLATOR,
     partitions_def=daily_partitions,
     # one dbt build for a whole backfill: the window reaches dbt as two vars
     backfill_policy=BackfillPolicy.single_run(),
-    pool=WAREHOUSE_POOL,
 )
 def dbt_message_models(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     args = list(BUILD)
