@@ -17,6 +17,8 @@ from pathlib import Path
 import dlt
 import pyarrow as pa
 
+from chatsales.settings import reporting_timezone
+
 from .. import quarantine
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,9 @@ TRUE_VALUES = {"true", "1", "yes", "y", "да"}
 FALSE_VALUES = {"false", "0", "no", "n", "нет"}
 
 
-REPORTING_TIMEZONE = "Europe/Moscow"  # METRICS.md's default; a manager's own zone wins
+# the dbt var reporting_timezone, one setting for periods and partitions alike; a manager's
+# own zone in managers.csv wins
+REPORTING_TIMEZONE = reporting_timezone()
 
 
 @dataclass(frozen=True)
