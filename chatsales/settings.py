@@ -123,6 +123,13 @@ def state_dir() -> Path:
     return Path(raw) if raw else REPO_ROOT / "data"
 
 
+def serving_duckdb_path(wh: Warehouse | None = None) -> Path:
+    """The copy of the marts that Superset reads, beside a DuckDB warehouse. DuckDB locks
+    a file across processes, so dashboards never open the file the pipeline writes."""
+    path = (wh or warehouse()).duckdb_path
+    return path.with_name(f"{path.stem}.serving.duckdb")
+
+
 def dagster_home() -> Path:
     raw = os.environ.get("DAGSTER_HOME")
     return Path(raw) if raw else DEFAULT_DAGSTER_HOME

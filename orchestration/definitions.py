@@ -8,6 +8,7 @@ from chatsales.settings import warehouse
 
 from .assets.dbt import dbt_message_models, dbt_reference_models
 from .assets.ingestion import ingestion_assets
+from .assets.serving import serving_assets
 from .checks import gx_checks
 from .jobs import ingestion_job, marts_job, quality_job, warehouse_job
 from .loggers import progress_logger
@@ -20,7 +21,7 @@ from .sensors.new_data import sensors as new_data_sensors
 executor = in_process_executor if warehouse().kind == "duckdb" else multiprocess_executor
 
 defs = Definitions(
-    assets=[*ingestion_assets, dbt_reference_models, dbt_message_models],
+    assets=[*ingestion_assets, dbt_reference_models, dbt_message_models, *serving_assets],
     asset_checks=gx_checks,
     jobs=[warehouse_job, ingestion_job, marts_job, quality_job],
     schedules=schedules,

@@ -6,10 +6,11 @@ from dagster import AssetSelection, define_asset_job
 
 from .assets.dbt import dbt_message_models, dbt_reference_models
 from .assets.ingestion import ingestion_assets
+from .assets.serving import serving_assets
 from .checks import gx_checks
 
 INGESTION = AssetSelection.assets(*ingestion_assets)
-MODELS = AssetSelection.assets(dbt_reference_models, dbt_message_models)
+MODELS = AssetSelection.assets(dbt_reference_models, dbt_message_models, *serving_assets)
 
 warehouse_job = define_asset_job(
     name="warehouse_job",
@@ -26,8 +27,8 @@ ingestion_job = define_asset_job(
 marts_job = define_asset_job(
     name="marts_job",
     selection=MODELS,
-    description="Build and test the dbt models; for a partition range, recompute the chats "
-    "active on those days.",
+    description="Build and test the dbt models and publish the dashboards' copy; for a "
+    "partition range, recompute the chats active on those days.",
 )
 
 quality_job = define_asset_job(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,11 +17,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .browser import local_page
 from .postgres_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHATSALES = str(Path(sys.executable).with_name("chatsales"))
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 BACKFILL_DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
@@ -208,29 +207,10 @@ def wait_for_backfill(ui: DagsterUI, backfill_id: str, timeout: float = 900) -> 
 # --- screenshots with Debian's Chromium (no browser download, no internet) ---
 
 
-@contextmanager
 def ui_page(ui: DagsterUI, width: int = 2400, height: int = 1400):
-    """A Playwright page on the UI that can reach only the UI itself, without the
-    community pop-up (dismissed in localStorage as the UI's own "Skip" does)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            context = browser.new_context(viewport={"width": width, "height": height})
-            context.add_init_script("window.localStorage.setItem('communityNux', 'true')")
-            page = context.new_page()
-            page.route(
-                "**/*",
-                lambda route: (
-                    route.continue_()
-                    if route.request.url.startswith((ui.url, "data:", "blob:"))
-                    else route.abort()
-                ),
-            )
-            yield page
-        finally:
-            browser.close()
+    """A page on the UI alone, without the community pop-up (dismissed in localStorage as
+    the UI's own "Skip" does)."""
+    return local_page(ui.url, width, height, "window.localStorage.setItem('communityNux', 'true')")
 
 
 def _settled(locator, script: str, timeout: float = 30):

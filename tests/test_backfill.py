@@ -20,9 +20,9 @@ from dagster import AssetKey, DagsterInstance
 from chatsales.settings import Warehouse
 from chatsales.warehouse import query
 
+from .browser import CHROMIUM
 from .conftest import REPO_ROOT
 from .dagster_ui import (
-    CHROMIUM,
     DagsterUI,
     dagster_ui,
     launch_partition_backfill,

@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from .browser import CHROMIUM
 from .conftest import REPO_ROOT
 from .dagster_ui import (
-    CHROMIUM,
     LOCATIONS,
     dagster_ui,
     screenshot_asset_graph,
