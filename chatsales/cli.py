@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from .settings import REPO_ROOT, landing_dir
+from .superset.commands import add_parser as add_superset_parser
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--port", type=int, default=8080)
     docs.add_argument("--no-serve", action="store_true", help="only generate; print the folder")
     docs.set_defaults(handler=cmd_docs)
+    add_superset_parser(commands)
     return parser
 
 

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/setup_superset.sh  # the dashboards tests start a real Superset
 
 missing=()
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ] && [ -z "${TEST_PG_URL:-}" ]; then

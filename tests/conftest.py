@@ -197,3 +197,27 @@ def dagster_defs(tmp_path_factory, demo_landing):
     yield defs
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def superset_duckdb(story_warehouse, tmp_path_factory):
+    """Superset (SQLite metadata) over the 16-month demo's serving DuckDB, bundle imported."""
+    from .superset_server import running_superset
+
+    with running_superset(story_warehouse, tmp_path_factory.mktemp("superset_duckdb")) as superset:
+        yield superset
+
+
+@pytest.fixture(scope="session")
+def superset_postgres(postgres_warehouse, tmp_path_factory):
+    """Superset with its metadata in PostgreSQL, reading the PostgreSQL warehouse."""
+    from .superset_server import running_superset
+
+    with running_superset(postgres_warehouse, tmp_path_factory.mktemp("superset_pg")) as superset:
+        yield superset
+
+
+@pytest.fixture(scope="session", params=["duckdb", "postgres"])
+def superset(request):
+    """Each test that takes `superset` runs on both warehouses."""
+    return request.getfixturevalue(f"superset_{request.param}")

@@ -1,0 +1,41 @@
+"""Superset's configuration, loaded by the Superset process through SUPERSET_CONFIG_PATH.
+
+Stdlib and Superset only (it runs in .venv-superset). Every value comes from the env that
+`chatsales.superset.server.superset_env` builds.
+"""
+
+import os
+
+SECRET_KEY = os.environ["CHATSALES_SUPERSET_SECRET_KEY"]
+SQLALCHEMY_DATABASE_URI = os.environ["CHATSALES_SUPERSET_METADATA_URI"]
+SUPERSET_WEBSERVER_PORT = int(os.environ.get("CHATSALES_SUPERSET_PORT", "8088"))
+
+# Served on 127.0.0.1 over plain http: no forced https, but forms keep their CSRF tokens.
+TALISMAN_ENABLED = False
+WTF_CSRF_ENABLED = True
+
+# Anonymous visitors get nothing: no public role.
+PUBLIC_ROLE_LIKE = None
+
+FEATURE_FLAGS = {
+    # the Manager role's row-level security clause uses {{ current_username() }}
+    "ENABLE_TEMPLATE_PROCESSING": True,
+    "DASHBOARD_NATIVE_FILTERS": True,
+    "ALERT_REPORTS": False,
+    "THUMBNAILS": False,
+    "EMBEDDED_SUPERSET": False,
+}
+
+# Nothing leaves the machine: no map tiles, no Slack, and the menu's analytics pixel
+# (an <img> to an outside host that the frontend always renders) is refused by the browser.
+MAPBOX_API_KEY = ""
+SLACK_API_TOKEN = None
+SCARF_ANALYTICS = False
+IMG_POLICY = "img-src 'self' data: blob:"
+
+
+def FLASK_APP_MUTATOR(app):  # the name Superset looks for
+    @app.after_request
+    def only_local_images(response):
+        response.headers.setdefault("Content-Security-Policy", IMG_POLICY)
+        return response

@@ -1,0 +1,79 @@
+"""A real Superset for tests: set up from .venv-superset on a free port against a built
+warehouse, the committed bundle imported through `chatsales.superset.client`, and logged-in
+REST sessions for any of its users (the same API the dashboards' charts call)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from chatsales.superset import client, server
+from chatsales.superset.paths import credentials, superset_venv
+
+from .conftest import REPO_ROOT, BuiltWarehouse
+from .postgres_server import free_port
+
+BUNDLE = REPO_ROOT / "superset_exports"
+
+
+@dataclass
+class RunningSuperset:
+    url: str
+    home: Path
+    log_path: Path
+    built: BuiltWarehouse
+    admin: tuple[str, str]
+    users: list[str]
+    imported: dict = field(default_factory=dict)
+
+    def password(self, username: str) -> str:
+        if username == self.admin[0]:
+            return self.admin[1]
+        return credentials(self.home)["users"][username]
+
+    def session(self, username: str | None = None) -> requests.Session:
+        """A REST session logged in as `username` (default admin), with its CSRF token."""
+        username = username or self.admin[0]
+        session = requests.Session()
+        login = session.post(
+            f"{self.url}/api/v1/security/login",
+            json={"username": username, "password": self.password(username), "provider": "db"},
+            timeout=30,
+        )
+        login.raise_for_status()
+        session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        csrf = session.get(f"{self.url}/api/v1/security/csrf_token/", timeout=30)
+        session.headers.update({"X-CSRFToken": csrf.json()["result"], "Referer": self.url})
+        return session
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def require_superset_venv() -> None:
+    if not (superset_venv() / "bin" / "gunicorn").exists():
+        pytest.skip(f"{superset_venv()} is absent: scripts/setup_superset.sh creates it")
+
+
+@contextmanager
+def running_superset(built: BuiltWarehouse, home: Path) -> Iterator[RunningSuperset]:
+    """Set up, start and import the bundle; stop on exit."""
+    require_superset_venv()
+    env = server.superset_env(built.warehouse, home=home, port=free_port())
+    users = server.setup(env)
+    log_path = home / "superset.log"
+    process = server.start(env, log_path)
+    try:
+        url = env["CHATSALES_SUPERSET_URL"]
+        server.wait_healthy(url, timeout=180, proc=process)
+        admin = (env["CHATSALES_SUPERSET_ADMIN_USER"], env["CHATSALES_SUPERSET_ADMIN_PASSWORD"])
+        superset = RunningSuperset(url, home, log_path, built, admin, users)
+        superset.imported = client.import_bundle(url, *admin, BUNDLE, built.warehouse)
+        yield superset
+    finally:
+        server.stop(process)

@@ -1,0 +1,69 @@
+"""What the head of sales sees: every dashboard rendered in headless Chromium with every
+chart drawn, no error box and no empty chart. The PNGs stay in test-artifacts/superset/."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from .browser import CHROMIUM, local_page
+from .conftest import REPO_ROOT
+from .test_superset_security import DASHBOARDS
+
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "superset"
+HOLDER = '[data-test="dashboard-component-chart-holder"]'
+# per chart: drawn (an svg, canvas or table), still loading, or what it says instead
+CHART_STATES = f"""() => Array.from(document.querySelectorAll('{HOLDER}')).map(holder => {{
+    const title = holder.querySelector('[data-test="editable-title"]')?.innerText ?? '?';
+    const alert = holder.querySelector('[role="alert"], .ant-alert-error, [data-test*="error"]');
+    if (alert) return [title, 'error: ' + alert.innerText.slice(0, 200)];
+    if (/No results|No data/i.test(holder.innerText)) return [title, 'empty'];
+    const loading = '[data-test="loading-indicator"], .loading';
+    if (holder.querySelector(loading)) return [title, 'loading'];
+    return [title, holder.querySelector('svg, canvas, table') ? 'drawn' : 'blank'];
+}})"""
+
+
+def _chart_counts(superset) -> dict[str, int]:
+    session = superset.session()
+    counts = {}
+    for slug in DASHBOARDS:
+        answer = session.get(f"{superset.url}/api/v1/dashboard/{slug}/charts", timeout=60)
+        counts[slug] = len(answer.json()["result"])
+    return counts
+
+
+def _settled_states(page, expected: int, timeout: float = 120) -> dict[str, str]:
+    deadline, states = time.monotonic() + timeout, {}
+    while time.monotonic() < deadline:
+        states = dict(page.evaluate(CHART_STATES))
+        if len(states) >= expected and "loading" not in states.values():
+            page.wait_for_timeout(1500)  # animations (bars growing, lines drawn)
+            return dict(page.evaluate(CHART_STATES))
+        page.wait_for_timeout(1000)
+    return states
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_every_dashboard_draws_every_chart_with_data(superset_duckdb):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    expected = _chart_counts(superset_duckdb)
+    url = superset_duckdb.url
+    problems = {}
+    # tall enough for a whole dashboard: charts out of view are not drawn
+    with local_page(url, 1600, 2400) as page:
+        page.goto(f"{url}/login/")
+        page.fill("[data-test=username-input]", "head")
+        page.fill("[data-test=password-input]", superset_duckdb.password("head"))
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+        for slug in DASHBOARDS:
+            page.goto(f"{url}/superset/dashboard/{slug}/?standalone=1")
+            states = _settled_states(page, expected[slug])
+            page.screenshot(path=str(ARTIFACTS / f"{slug}.png"), full_page=True)
+            bad = {title: state for title, state in states.items() if state != "drawn"}
+            if bad or len(states) != expected[slug]:
+                problems[slug] = {"charts": len(states), "expected": expected[slug], **bad}
+    assert not problems, f"{problems}\n{superset_duckdb.log_tail()}"

@@ -1,0 +1,110 @@
+"""Who sees what in Superset: the sales head everything, a manager only their own rows
+(row-level security on manager_id), an anonymous visitor nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+DASHBOARDS = ["overview", "managers", "response-time-and-load", "conversion", "anomalies"]
+
+
+def _listing(session: requests.Session, url: str, resource: str) -> list[dict]:
+    query = json.dumps({"page_size": 100})
+    answer = session.get(f"{url}/api/v1/{resource}/", params={"q": query}, timeout=60)
+    answer.raise_for_status()
+    return answer.json()["result"]
+
+
+def _rows_per_manager(superset, username: str, dataset_id: int) -> dict[str, int]:
+    """COUNT(*) by manager_id on one dataset, through the chart-data API as `username`."""
+    query_context = {
+        "datasource": {"id": dataset_id, "type": "table"},
+        "force": True,
+        "queries": [
+            {
+                "columns": ["manager_id"],
+                "metrics": [
+                    {"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "rows"}
+                ],
+                "row_limit": 1000,
+                "orderby": [],
+            }
+        ],
+        "result_format": "json",
+        "result_type": "full",
+    }
+    answer = superset.session(username).post(
+        f"{superset.url}/api/v1/chart/data", json=query_context, timeout=120
+    )
+    assert answer.status_code == 200, answer.text[:500]
+    return {row["manager_id"]: row["rows"] for row in answer.json()["result"][0]["data"]}
+
+
+@pytest.fixture(scope="module")
+def manager_datasets(superset_duckdb) -> dict[str, int]:
+    admin = superset_duckdb.session()
+    datasets = _listing(admin, superset_duckdb.url, "dataset")
+    scoped = set(superset_duckdb.imported["rls_datasets"])
+    return {d["table_name"]: d["id"] for d in datasets if d["table_name"] in scoped}
+
+
+def test_every_dataset_keyed_by_manager_is_under_row_level_security(superset_duckdb):
+    admin = superset_duckdb.session()
+    keyed = set()
+    for dataset in _listing(admin, superset_duckdb.url, "dataset"):
+        detail = admin.get(f"{superset_duckdb.url}/api/v1/dataset/{dataset['id']}", timeout=60)
+        if any(c["column_name"] == "manager_id" for c in detail.json()["result"]["columns"]):
+            keyed.add(dataset["table_name"])
+    assert {"mart_manager_metrics", "mart_anomalies"} <= keyed
+    assert set(superset_duckdb.imported["rls_datasets"]) == keyed
+    (rule,) = _listing(admin, superset_duckdb.url, "rowlevelsecurity")
+    assert [role["name"] for role in rule["roles"]] == ["Manager"]
+
+
+def test_the_sales_head_sees_every_manager(superset_duckdb, manager_datasets):
+    managers = {u for u in superset_duckdb.users if u.startswith("m")}
+    assert len(managers) == 8
+    rows = _rows_per_manager(superset_duckdb, "head", manager_datasets["mart_manager_metrics"])
+    assert managers | {"all"} == set(rows)
+
+
+@pytest.mark.parametrize("manager", ["m01", "m05"])
+def test_a_manager_sees_only_their_own_rows(superset_duckdb, manager_datasets, manager):
+    for name, dataset_id in manager_datasets.items():
+        everyone = _rows_per_manager(superset_duckdb, "head", dataset_id)
+        own = _rows_per_manager(superset_duckdb, manager, dataset_id)
+        expected = {manager: everyone[manager]} if manager in everyone else {}
+        assert own == expected, name
+
+
+def test_a_manager_sees_the_dashboards_but_cannot_edit_or_query_freely(superset_duckdb):
+    session = superset_duckdb.session("m01")
+    slugs = {d["slug"] for d in _listing(session, superset_duckdb.url, "dashboard")}
+    assert slugs == set(DASHBOARDS)
+    chart = _listing(session, superset_duckdb.url, "chart")[0]
+    edit = session.put(
+        f"{superset_duckdb.url}/api/v1/chart/{chart['id']}", json={"slice_name": "x"}, timeout=60
+    )
+    assert edit.status_code in (401, 403), edit.text[:300]
+    sql_lab = session.post(
+        f"{superset_duckdb.url}/api/v1/sqllab/execute/",
+        json={"database_id": 1, "sql": "select * from marts.fct_dialogs", "runAsync": False},
+        timeout=60,
+    )
+    assert sql_lab.status_code in (401, 403), sql_lab.text[:300]
+
+
+def test_an_anonymous_visitor_gets_no_data(superset_duckdb):
+    url = superset_duckdb.url
+    charts = _listing(superset_duckdb.session(), url, "chart")
+    anonymous = requests.Session()
+    for chart in charts:
+        answer = anonymous.get(f"{url}/api/v1/chart/{chart['id']}/data/", timeout=60)
+        assert answer.status_code == 401, (chart["slice_name"], answer.status_code)
+    assert anonymous.get(f"{url}/api/v1/dashboard/", timeout=60).status_code == 401
+    for slug in DASHBOARDS:
+        page = anonymous.get(f"{url}/superset/dashboard/{slug}/", allow_redirects=False, timeout=60)
+        assert page.status_code == 302 and "/login" in page.headers["Location"], slug
