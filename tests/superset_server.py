@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from chatsales.settings import Warehouse, serving_duckdb_path
 from chatsales.superset import client, server
 from chatsales.superset.paths import credentials, superset_venv
+from chatsales.warehouse import connect
 
 from .conftest import REPO_ROOT, BuiltWarehouse
 from .postgres_server import free_port
@@ -50,6 +52,17 @@ class RunningSuperset:
         csrf = session.get(f"{self.url}/api/v1/security/csrf_token/", timeout=30)
         session.headers.update({"X-CSRFToken": csrf.json()["result"], "Referer": self.url})
         return session
+
+    def query(self, sql: str) -> list[dict]:
+        """Rows as dicts from what this Superset reads (the serving copy on DuckDB)."""
+        warehouse = self.built.warehouse
+        if warehouse.kind == "duckdb":
+            warehouse = Warehouse(f"duckdb:///{serving_duckdb_path(warehouse)}")
+        with connect(warehouse) as conn:
+            cursor = conn.cursor()
+            cursor.execute(sql)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

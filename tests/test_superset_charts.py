@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from chatsales.warehouse import connect
-
 from .superset_reference import REFERENCES, compare_chart
 from .superset_server import BUNDLE
 
@@ -21,24 +19,7 @@ def test_every_chart_has_a_reference_query():
     assert set(REFERENCES) == set(BUNDLE_CHARTS)
     for uuid, reference in REFERENCES.items():
         assert reference.slice_name == BUNDLE_CHARTS[uuid]["slice_name"]
-
-
-def _fetcher(superset):
-    """fetch(sql) -> rows as dicts, on what this Superset reads (the serving copy on DuckDB)."""
-    warehouse = superset.built.warehouse
-    if warehouse.kind == "duckdb":
-        from chatsales.settings import Warehouse, serving_duckdb_path
-
-        warehouse = Warehouse(f"duckdb:///{serving_duckdb_path(warehouse)}")
-
-    def fetch(sql: str) -> list[dict]:
-        with connect(warehouse) as conn:
-            cursor = conn.cursor()
-            cursor.execute(sql)
-            names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    return fetch
+        assert reference.compare_lag == BUNDLE_CHARTS[uuid]["params"].get("compare_lag")
 
 
 @pytest.fixture(scope="module")
@@ -46,17 +27,45 @@ def admin(superset):
     return superset.session()
 
 
-@pytest.fixture(scope="module")
-def chart_ids(superset, admin) -> dict[str, int]:
+def _chart_ids(superset, admin) -> dict[str, int]:
     query = "(columns:!(id,uuid),page_size:100)"
     answer = admin.get(f"{superset.url}/api/v1/chart/", params={"q": query}, timeout=60)
     answer.raise_for_status()
     return {chart["uuid"]: chart["id"] for chart in answer.json()["result"]}
 
 
+@pytest.fixture(scope="module")
+def chart_ids(superset, admin) -> dict[str, int]:
+    return _chart_ids(superset, admin)
+
+
 @pytest.mark.parametrize("uuid", sorted(REFERENCES, key=lambda u: REFERENCES[u].slice_name))
 def test_the_chart_shows_what_the_marts_say(superset, admin, chart_ids, uuid):
     answer = admin.get(f"{superset.url}/api/v1/chart/{chart_ids[uuid]}/data/", timeout=120)
     assert answer.status_code == 200, answer.text[:500]
-    problems = compare_chart(REFERENCES[uuid], answer.json()["result"], _fetcher(superset))
+    problems = compare_chart(REFERENCES[uuid], answer.json()["result"], superset.query)
     assert not problems, "\n".join(problems[:20])
+
+
+BIG_NUMBERS = sorted(uuid for uuid, reference in REFERENCES.items() if reference.compare_lag)
+CHANGE = {1: "pct_change", 12: "year_ago_pct_change"}
+
+
+@pytest.mark.parametrize("uuid", BIG_NUMBERS)
+def test_a_big_numbers_delta_is_the_change_in_the_period_comparison_mart(superset_duckdb, uuid):
+    """The browser turns the monthly series into "+4.3% vs previous month": the last month
+    against the one `compare_lag` months before must be the mart's own change."""
+    lag = REFERENCES[uuid].compare_lag
+    admin = superset_duckdb.session()
+    chart_id = _chart_ids(superset_duckdb, admin)[uuid]
+    answer = admin.get(f"{superset_duckdb.url}/api/v1/chart/{chart_id}/data/", timeout=120)
+    rows = answer.json()["result"][0]
+    series = sorted(rows["data"], key=lambda row: row["period_start"])
+    (metric,) = set(series[-1]) - {"period_start"}
+    shown = series[-1][metric] / series[-1 - lag][metric] - 1
+    (expected,) = superset_duckdb.query(
+        f"SELECT {CHANGE[lag]} AS change FROM marts.mart_period_comparison "
+        f"WHERE grain = 'month' AND manager_id = 'all' AND channel = 'all' "
+        f"AND metric = '{metric}' ORDER BY period_start DESC LIMIT 1"
+    )
+    assert shown == pytest.approx(expected["change"], abs=5e-5)
