@@ -27,25 +27,19 @@ METRIC_DOCS = [
     "metric_anomalies", "metric_interventions", "metric_periods",
 ]  # fmt: skip
 EXPOSURES = {
-    "overview": (
-        "overview",
-        {"mart_manager_metrics", "mart_period_comparison", "fct_dialogs"},
-    ),
+    "overview": ("overview", {"mart_manager_metrics", "dim_managers"}),
     "managers": (
         "managers",
-        {"mart_manager_metrics", "mart_period_comparison", "dim_managers"},
+        {"mart_manager_metrics", "mart_period_comparison", "mart_anomalies", "dim_managers"},
     ),
-    "response_and_load": (
-        "response-load",
-        {"mart_manager_metrics", "dim_managers"},
-    ),
+    "response_and_load": ("response-time-and-load", {"mart_manager_metrics", "dim_managers"}),
     "conversion": (
         "conversion",
-        {"mart_manager_metrics", "mart_period_comparison", "fct_dialogs", "dim_managers"},
+        {"mart_manager_metrics", "mart_period_comparison", "mart_anomalies", "dim_managers"},
     ),
     "anomalies_and_interventions": (
         "anomalies",
-        {"mart_anomalies", "mart_interventions", "dim_managers"},
+        {"mart_anomalies", "mart_interventions", "fct_dialogs", "fct_waits", "dim_managers"},
     ),
 }
 MART_PAGE = "#!/model/model.chatsales.mart_manager_metrics"
