@@ -123,6 +123,20 @@ def state_dir() -> Path:
     return Path(raw) if raw else REPO_ROOT / "data"
 
 
+def as_warehouse(value: Warehouse | str | None = None) -> Warehouse:
+    """A Warehouse from an object, a URL, or (None) `CHATSALES_WAREHOUSE`."""
+    if isinstance(value, Warehouse):
+        return value
+    return Warehouse(value) if value else warehouse()
+
+
+def dashboards_warehouse(wh: Warehouse | None = None) -> Warehouse:
+    """What the dashboards read: the serving copy beside a DuckDB warehouse, a PostgreSQL
+    warehouse itself (it serves readers while it writes)."""
+    wh = wh or warehouse()
+    return Warehouse(f"duckdb:///{serving_duckdb_path(wh)}") if wh.kind == "duckdb" else wh
+
+
 def serving_duckdb_path(wh: Warehouse | None = None) -> Path:
     """The copy of the marts that Superset reads, beside a DuckDB warehouse. DuckDB locks
     a file across processes, so dashboards never open the file the pipeline writes."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from chatsales.settings import Warehouse, serving_duckdb_path
+from chatsales.settings import dashboards_warehouse
 from chatsales.superset import client, server
 from chatsales.superset.paths import credentials, superset_venv
 from chatsales.warehouse import connect
@@ -55,10 +55,7 @@ class RunningSuperset:
 
     def query(self, sql: str) -> list[dict]:
         """Rows as dicts from what this Superset reads (the serving copy on DuckDB)."""
-        warehouse = self.built.warehouse
-        if warehouse.kind == "duckdb":
-            warehouse = Warehouse(f"duckdb:///{serving_duckdb_path(warehouse)}")
-        with connect(warehouse) as conn:
+        with connect(dashboards_warehouse(self.built.warehouse)) as conn:
             cursor = conn.cursor()
             cursor.execute(sql)
             names = [column[0] for column in cursor.description]

@@ -14,8 +14,7 @@ from urllib.parse import quote
 import yaml
 from supersetapiclient.client import SupersetClient
 
-from chatsales.settings import Warehouse, serving_duckdb_path
-from chatsales.settings import warehouse as configured_warehouse
+from chatsales.settings import Warehouse, as_warehouse, dashboards_warehouse
 
 PLACEHOLDER = "templated-from-CHATSALES_WAREHOUSE"
 BUNDLE_PARTS = ("metadata.yaml", "databases", "datasets", "charts", "dashboards")
@@ -70,7 +69,7 @@ def templated_database(config: dict, wh: Warehouse) -> tuple[dict, str | None]:
     """A database YAML pointed at the warehouse, read-only; and the password to send apart."""
     engine_params = config.setdefault("extra", {}).setdefault("engine_params", {})
     if wh.kind == "duckdb":
-        config["sqlalchemy_uri"] = f"duckdb:///{serving_duckdb_path(wh)}"
+        config["sqlalchemy_uri"] = dashboards_warehouse(wh).sqlalchemy_url
         engine_params["connect_args"] = {"read_only": True}
         return config, None
     pg = wh.postgres
@@ -106,8 +105,7 @@ def _zip_bundle(bundle_dir: Path, wh: Warehouse, zip_path: Path) -> dict[str, st
 def import_bundle(base_url, username, password, bundle_dir, warehouse=None) -> dict:
     """Import the unzipped bundle (overwriting objects with the same uuids), then put the
     Manager role's row-level security on every dataset with a manager_id column."""
-    wh = warehouse if isinstance(warehouse, Warehouse) else None
-    wh = wh or (Warehouse(warehouse) if warehouse else configured_warehouse())
+    wh = as_warehouse(warehouse)
     bundle_dir = Path(bundle_dir)
     client = connect(base_url, username, password)
     with tempfile.TemporaryDirectory() as tmp:

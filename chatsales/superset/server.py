@@ -13,8 +13,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
-from chatsales.settings import Warehouse, serving_duckdb_path
-from chatsales.settings import warehouse as configured_warehouse
+from chatsales.settings import Warehouse, as_warehouse, dashboards_warehouse
 
 from .paths import (
     CONFIG_PATH,
@@ -29,12 +28,6 @@ from .paths import (
 
 METADATA_DB = "superset"
 HEAD_USER = "head"
-
-
-def _warehouse(warehouse: Warehouse | str | None) -> Warehouse:
-    if isinstance(warehouse, Warehouse):
-        return warehouse
-    return Warehouse(warehouse) if warehouse else configured_warehouse()
 
 
 def metadata_uri(wh: Warehouse, home: Path) -> str:
@@ -52,7 +45,7 @@ def metadata_uri(wh: Warehouse, home: Path) -> str:
 
 def superset_env(warehouse=None, home=None, port=None) -> dict[str, str]:
     """The environment of every Superset command and of the server process."""
-    wh = _warehouse(warehouse)
+    wh = as_warehouse(warehouse)
     home = Path(home) if home else superset_home()
     port = int(port or superset_port())
     secrets = credentials(home)
@@ -91,15 +84,10 @@ def ensure_metadata_database(uri: str) -> None:
 def manager_ids(wh: Warehouse) -> list[str]:
     """The managers of marts.dim_managers (the serving copy on DuckDB); [] before the first run."""
     sql = "select manager_id from marts.dim_managers where manager_id <> 'unassigned' order by 1"
+    from chatsales.warehouse import query
+
     try:
-        if wh.kind == "duckdb":
-            import duckdb
-
-            with duckdb.connect(str(serving_duckdb_path(wh)), read_only=True) as conn:
-                return [row[0] for row in conn.execute(sql).fetchall()]
-        from chatsales.warehouse import query
-
-        return [row[0] for row in query(sql, wh)]
+        return [row[0] for row in query(sql, dashboards_warehouse(wh))]
     except Exception:
         return []
 
