@@ -44,10 +44,10 @@ def _rows_per_manager(superset, username: str, dataset_id: int) -> dict[str, int
 
 
 @pytest.fixture(scope="module")
-def manager_datasets(superset_duckdb) -> dict[str, int]:
-    admin = superset_duckdb.session()
-    datasets = _listing(admin, superset_duckdb.url, "dataset")
-    scoped = set(superset_duckdb.imported["rls_datasets"])
+def manager_datasets(superset) -> dict[str, int]:
+    admin = superset.session()
+    datasets = _listing(admin, superset.url, "dataset")
+    scoped = set(superset.imported["rls_datasets"])
     return {d["table_name"]: d["id"] for d in datasets if d["table_name"] in scoped}
 
 
@@ -64,18 +64,18 @@ def test_every_dataset_keyed_by_manager_is_under_row_level_security(superset_duc
     assert [role["name"] for role in rule["roles"]] == ["Manager"]
 
 
-def test_the_sales_head_sees_every_manager(superset_duckdb, manager_datasets):
-    managers = {u for u in superset_duckdb.users if u.startswith("m")}
+def test_the_sales_head_sees_every_manager(superset, manager_datasets):
+    managers = {u for u in superset.users if u.startswith("m")}
     assert len(managers) == 8
-    rows = _rows_per_manager(superset_duckdb, "head", manager_datasets["mart_manager_metrics"])
+    rows = _rows_per_manager(superset, "head", manager_datasets["mart_manager_metrics"])
     assert managers | {"all"} == set(rows)
 
 
 @pytest.mark.parametrize("manager", ["m01", "m05"])
-def test_a_manager_sees_only_their_own_rows(superset_duckdb, manager_datasets, manager):
+def test_a_manager_sees_only_their_own_rows(superset, manager_datasets, manager):
     for name, dataset_id in manager_datasets.items():
-        everyone = _rows_per_manager(superset_duckdb, "head", dataset_id)
-        own = _rows_per_manager(superset_duckdb, manager, dataset_id)
+        everyone = _rows_per_manager(superset, "head", dataset_id)
+        own = _rows_per_manager(superset, manager, dataset_id)
         expected = {manager: everyone[manager]} if manager in everyone else {}
         assert own == expected, name
 
