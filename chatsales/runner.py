@@ -3,6 +3,7 @@ the run shows up in the Dagster UI history, then print a short summary."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -24,12 +25,23 @@ concurrency:
 
 
 def ensure_dagster_home() -> Path:
+    """Write the instance's dagster.yaml and create its storage, once, under a file lock:
+    two processes creating the SQLite storage at once both stamp its migration table, and
+    every later open of the instance fails on "more than one head"."""
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
+    with open(home / ".init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        config = home / "dagster.yaml"
+        if not config.exists():
+            config.write_text(DAGSTER_YAML)
+        ready = home / ".storage-ready"
+        if not ready.exists():
+            from dagster import DagsterInstance
+
+            with DagsterInstance.from_config(str(home)):
+                ready.touch()
     return home
 
 

@@ -5,7 +5,9 @@ processes, a real DuckDB file (which allows one writer)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 
@@ -27,6 +29,18 @@ with DagsterInstance.get() as instance:
     job = defs.resolve_job_def("ingestion_job")
     result = job.execute_in_process(instance=instance, raise_on_error=False)
 sys.exit(0 if result.success else 1)
+"""
+
+OPEN_INSTANCE = """
+import sys, time
+from pathlib import Path
+from dagster import DagsterInstance
+from chatsales.runner import ensure_dagster_home
+print("imported", flush=True)
+while not Path(sys.argv[1]).exists():  # start together, imports done
+    time.sleep(0.01)
+ensure_dagster_home()
+DagsterInstance.get().get_runs()
 """
 
 
@@ -78,3 +92,24 @@ def test_two_ingestion_runs_take_turns_on_the_warehouse(tmp_path, demo_landing):
         "select count(*), count(distinct message_id) from raw_wazzup.messages", warehouse
     )
     assert rows == distinct > 0  # the second run re-read nothing twice
+
+
+def test_processes_starting_together_on_a_new_home_create_its_storage_once(tmp_path):
+    # Without the lock in ensure_dagster_home, several processes creating the SQLite storage
+    # at once each stamp its alembic_version table, and the instance can't be opened again.
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    go = tmp_path / "go"
+    starts = [
+        subprocess.Popen([sys.executable, "-c", OPEN_INSTANCE, str(go)], cwd=REPO_ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(4)
+    ]  # fmt: skip
+    for start in starts:
+        assert start.stdout.readline() == "imported\n"
+    go.touch()
+    outputs = [start.communicate(timeout=300)[0] for start in starts]
+    assert [start.returncode for start in starts] == [0] * 4, "\n".join(outputs)
+    for database in (tmp_path / "dagster_home").rglob("*.db"):
+        with sqlite3.connect(database) as connection:
+            versions = connection.execute("select count(*) from alembic_version").fetchone()
+        assert versions == (1,), f"{database.name} has {versions[0]} migration heads"
