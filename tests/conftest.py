@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -29,6 +30,13 @@ DEMO_ARGS = ["--seed", "7", "--scale", "0.08", "--months", "4"]
 # The planted stories need all 16 months (trailing baselines, the June dip, a year ago) and
 # enough dialogs per manager-month for medians and proportion tests: one DuckDB build.
 STORY_DEMO_ARGS = ["--seed", "7", "--scale", "0.4", "--months", "16"]
+
+
+def pytest_configure(config):
+    # Servers the tests start inherit the pytest process's signal dispositions. Started from
+    # a launcher that ignores SIGINT/SIGTERM (CI's does), they would ignore a polite stop.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass
