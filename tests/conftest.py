@@ -1,18 +1,26 @@
 """Session fixtures: one demo landing folder, one DuckDB and one PostgreSQL warehouse, each
-built once by the real `chatsales run` (Dagster → dlt → dbt) and shared by many tests."""
+built once by the real `chatsales run` (Dagster → dlt → dbt) and shared by many tests.
+
+The warehouses (and the test modules' own heavy builds, registered with
+`built_in_background`) are built in the background, two at a time, from the moment the
+first is needed: a build keeps one core busy, and the tests meanwhile use the other."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -149,17 +157,110 @@ def _build(tmp: Path, url: str, landing: Path, wazzup_api_url: str) -> BuiltWare
     return BuiltWarehouse(Warehouse(url), env, first)
 
 
-@pytest.fixture(scope="session")
-def duckdb_warehouse(tmp_path_factory, demo_landing, wazzup_api_url) -> BuiltWarehouse:
-    tmp = tmp_path_factory.mktemp("duckdb")
-    return _build(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}", demo_landing, wazzup_api_url)
+def _build_story(tmp: Path) -> BuiltWarehouse:
+    landing = tmp / "landing"
+    demo = run_cli(["demo", *STORY_DEMO_ARGS, "--landing", str(landing)], dict(os.environ))
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    env = warehouse_env(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}", landing)
+    run = run_cli(["run"], env)
+    assert run.returncode == 0, f"chatsales run failed:\n{run.stdout}\n{run.stderr[-5000:]}"
+    return BuiltWarehouse(Warehouse(env["CHATSALES_WAREHOUSE"]), env, run)
+
+
+class BackgroundBuilds:
+    """Builds running beside the tests, at most `slots` at a time, in the order started. A
+    build is mostly one `chatsales run` process using about one core; CI has two."""
+
+    def __init__(self, slots: int = 2):
+        self._queue: queue.Queue = queue.Queue()
+        self._builds: dict[str, Future] = {}
+        for _ in range(slots):  # daemons: an interrupted session does not wait for them
+            threading.Thread(target=self._work, daemon=True).start()
+
+    def _work(self) -> None:
+        while True:
+            build, function, args = self._queue.get()
+            if build.set_running_or_notify_cancel():
+                try:
+                    build.set_result(function(*args))
+                except BaseException as error:  # re-raised in the test that asks for it
+                    build.set_exception(error)
+
+    def start(self, name: str, function: Callable, args: tuple) -> None:
+        self._builds[name] = Future()
+        self._queue.put((self._builds[name], function, args))
+
+    def result(self, name: str) -> Any:
+        return self._builds[name].result()
+
+
+@dataclass
+class Background:
+    prepare: Callable[[pytest.FixtureRequest], tuple[Callable, tuple]]
+    users: set[str]
+
+
+# name -> how to start it; filled as conftest and the test modules are imported
+BACKGROUND: dict[str, Background] = {}
+
+
+def built_in_background(name: str, also_used_by: tuple[str, ...] = ()):
+    """Registers `prepare(request) -> (function, args)` for the build `name`: it runs in the
+    main thread when the session's builds start, and `function(*args)` runs beside the tests.
+    Fixtures in `also_used_by` take the build by name at run time, so pytest can't see it."""
+
+    def register(prepare):
+        BACKGROUND[name] = Background(prepare, {name, *also_used_by})
+        return prepare
+
+    return register
 
 
 @pytest.fixture(scope="session")
-def postgres_warehouse(
-    tmp_path_factory, demo_landing, postgres_url, wazzup_api_url
-) -> BuiltWarehouse:
-    return _build(tmp_path_factory.mktemp("postgres"), postgres_url, demo_landing, wazzup_api_url)
+def warehouse_builds(request) -> BackgroundBuilds:
+    """Every registered build a collected test uses starts as soon as the first build is
+    asked for, two side by side, instead of each when its first test comes."""
+    used = set().union(*(item.fixturenames for item in request.session.items))
+    builds = BackgroundBuilds()
+    for name, background in BACKGROUND.items():
+        if background.users & used:
+            builds.start(name, *background.prepare(request))
+    return builds
+
+
+def _session_warehouse(request, engine: str) -> tuple[Callable, tuple]:
+    tmp = request.getfixturevalue("tmp_path_factory").mktemp(engine)
+    if engine == "duckdb":
+        url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    landing, api = (request.getfixturevalue(f) for f in ("demo_landing", "wazzup_api_url"))
+    return _build, (tmp, url, landing, api)
+
+
+@built_in_background("duckdb_warehouse", also_used_by=("built",))
+def _duckdb_build(request):
+    return _session_warehouse(request, "duckdb")
+
+
+@built_in_background("postgres_warehouse", also_used_by=("built", "superset"))
+def _postgres_build(request):
+    return _session_warehouse(request, "postgres")
+
+
+@built_in_background("story_warehouse", also_used_by=("superset",))
+def _story_build(request):
+    return _build_story, (request.getfixturevalue("tmp_path_factory").mktemp("stories"),)
+
+
+@pytest.fixture(scope="session")
+def duckdb_warehouse(warehouse_builds) -> BuiltWarehouse:
+    return warehouse_builds.result("duckdb_warehouse")
+
+
+@pytest.fixture(scope="session")
+def postgres_warehouse(warehouse_builds) -> BuiltWarehouse:
+    return warehouse_builds.result("postgres_warehouse")
 
 
 @pytest.fixture(scope="session", params=["duckdb", "postgres"])
@@ -169,16 +270,9 @@ def built(request) -> BuiltWarehouse:
 
 
 @pytest.fixture(scope="session")
-def story_warehouse(tmp_path_factory) -> BuiltWarehouse:
+def story_warehouse(warehouse_builds) -> BuiltWarehouse:
     """The demo company alone, 16 months, on DuckDB: where the planted stories are checked."""
-    tmp = tmp_path_factory.mktemp("stories")
-    landing = tmp / "landing"
-    demo = run_cli(["demo", *STORY_DEMO_ARGS, "--landing", str(landing)], dict(os.environ))
-    assert demo.returncode == 0, demo.stdout + demo.stderr
-    env = warehouse_env(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}", landing)
-    run = run_cli(["run"], env)
-    assert run.returncode == 0, f"chatsales run failed:\n{run.stdout}\n{run.stderr[-5000:]}"
-    return BuiltWarehouse(Warehouse(env["CHATSALES_WAREHOUSE"]), env, run)
+    return warehouse_builds.result("story_warehouse")
 
 
 @pytest.fixture(scope="session")

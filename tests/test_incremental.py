@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .conftest import DEMO_ARGS, run_cli, warehouse_env
+from .conftest import DEMO_ARGS, built_in_background, run_cli, warehouse_env
 
 LATE_MONTH_FILE = "2025-10.jsonl"  # the fourth month of DEMO_ARGS (from 2025-07)
 COMPARED_TABLES = [
@@ -49,9 +49,18 @@ def _oldest_chat(path: Path) -> tuple[str, str]:
         ).fetchone()
 
 
+@built_in_background("incremental_build")
+def _start_incremental_build(request):
+    tmp = request.getfixturevalue("tmp_path_factory").mktemp("incremental")
+    return _build_incrementally, (tmp,)
+
+
 @pytest.fixture(scope="module")
-def incremental_build(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("incremental")
+def incremental_build(warehouse_builds) -> dict:
+    return warehouse_builds.result("incremental_build")
+
+
+def _build_incrementally(tmp: Path) -> dict:
     landing = tmp / "landing"
     demo = run_cli(["demo", *DEMO_ARGS, "--landing", str(landing)], warehouse_env(tmp, "", landing))
     assert demo.returncode == 0, demo.stderr

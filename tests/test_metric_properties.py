@@ -33,7 +33,7 @@ from chatsales.settings import Warehouse
 from chatsales.warehouse import connect
 
 from . import reference_metrics as rm
-from .conftest import REPO_ROOT, run_cli, warehouse_env
+from .conftest import REPO_ROOT, built_in_background, run_cli, warehouse_env
 
 SEED = int(os.environ.get("CHATSALES_PROPERTY_SEED", "4"))
 MSK = ZoneInfo("Europe/Moscow")
@@ -635,16 +635,25 @@ def generated(tmp_path_factory) -> Generated:
     return Generated(company, landing, rm.compute(landing, settings))
 
 
-@pytest.fixture(scope="session")
-def property_warehouse(tmp_path_factory, generated) -> Warehouse:
+@built_in_background("property_warehouse")
+def _start_property_build(request):
+    tmp = request.getfixturevalue("tmp_path_factory").mktemp("metric_properties")
+    return _build_property_warehouse, (tmp, request.getfixturevalue("generated").landing)
+
+
+def _build_property_warehouse(tmp: Path, landing: Path) -> Warehouse:
     """The generated landing built by `chatsales run` into its own DuckDB."""
-    tmp = tmp_path_factory.mktemp("metric_properties")
     url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
-    env = warehouse_env(tmp, url, generated.landing)
+    env = warehouse_env(tmp, url, landing)
     env.update(DBT_TARGET_PATH=str(tmp / "dbt_target"), DBT_LOG_PATH=str(tmp / "dbt_logs"))
     run = run_cli(["run"], env)
     assert run.returncode == 0, f"chatsales run failed:\n{run.stdout}\n{run.stderr[-5000:]}"
     return Warehouse(url)
+
+
+@pytest.fixture(scope="session")
+def property_warehouse(warehouse_builds) -> Warehouse:
+    return warehouse_builds.result("property_warehouse")
 
 
 # -- the reference itself, on the scripted cases -------------------------------------------
