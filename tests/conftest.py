@@ -61,8 +61,15 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
+# The environment pytest started with: builds running beside the tests must not read
+# os.environ while a test patches it.
+SESSION_ENVIRON = dict(os.environ)
+
+
 def warehouse_env(tmp: Path, url: str, landing: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATSALES_", "SOURCES__"))}
+    env = {
+        k: v for k, v in SESSION_ENVIRON.items() if not k.startswith(("CHATSALES_", "SOURCES__"))
+    }
     env.update(
         CHATSALES_WAREHOUSE=url,
         CHATSALES_LANDING=str(landing),
@@ -159,7 +166,7 @@ def _build(tmp: Path, url: str, landing: Path, wazzup_api_url: str) -> BuiltWare
 
 def _build_story(tmp: Path) -> BuiltWarehouse:
     landing = tmp / "landing"
-    demo = run_cli(["demo", *STORY_DEMO_ARGS, "--landing", str(landing)], dict(os.environ))
+    demo = run_cli(["demo", *STORY_DEMO_ARGS, "--landing", str(landing)], SESSION_ENVIRON)
     assert demo.returncode == 0, demo.stdout + demo.stderr
     env = warehouse_env(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}", landing)
     run = run_cli(["run"], env)
