@@ -7,6 +7,7 @@ first is needed: a build keeps one core busy, and the tests meanwhile use the ot
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -193,9 +194,16 @@ class BackgroundBuilds:
                 except BaseException as error:  # re-raised in the test that asks for it
                     build.set_exception(error)
 
-    def start(self, name: str, function: Callable, args: tuple) -> None:
+    def start(self, name: str, prepare: Callable[[], tuple[Callable, tuple]]) -> None:
+        """prepare() runs now, here; what it returns runs in the background. If it fails or
+        skips, so do the tests that ask for this build, and only they."""
         self._builds[name] = Future()
-        self._queue.put((self._builds[name], function, args))
+        try:
+            function, args = prepare()
+        except (Exception, pytest.skip.Exception, pytest.fail.Exception) as error:
+            self._builds[name].set_exception(error)
+        else:
+            self._queue.put((self._builds[name], function, args))
 
     def result(self, name: str) -> Any:
         return self._builds[name].result()
@@ -231,7 +239,7 @@ def warehouse_builds(request) -> BackgroundBuilds:
     builds = BackgroundBuilds()
     for name, background in BACKGROUND.items():
         if background.users & used:
-            builds.start(name, *background.prepare(request))
+            builds.start(name, functools.partial(background.prepare, request))
     return builds
 
 

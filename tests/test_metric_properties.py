@@ -15,6 +15,7 @@ CHATSALES_PROPERTY_SEED picks another random company (the scripted cases stay).
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import os
@@ -628,6 +629,11 @@ class Generated:
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory) -> Generated:
+    return _generate(tmp_path_factory)
+
+
+@functools.cache  # once a session: by the fixture, or first by the background build
+def _generate(tmp_path_factory) -> Generated:
     company = build_company(SEED)
     landing = tmp_path_factory.mktemp("metric_properties_landing")
     write_landing(company, landing)
@@ -638,7 +644,8 @@ def generated(tmp_path_factory) -> Generated:
 @built_in_background("property_warehouse")
 def _start_property_build(request):
     tmp = request.getfixturevalue("tmp_path_factory").mktemp("metric_properties")
-    return _build_property_warehouse, (tmp, request.getfixturevalue("generated").landing)
+    landing = _generate(request.getfixturevalue("tmp_path_factory")).landing
+    return _build_property_warehouse, (tmp, landing)
 
 
 def _build_property_warehouse(tmp: Path, landing: Path) -> Warehouse:
