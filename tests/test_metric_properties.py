@@ -15,7 +15,6 @@ CHATSALES_PROPERTY_SEED picks another random company (the scripted cases stay).
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import math
 import os
@@ -632,13 +631,18 @@ def generated(tmp_path_factory) -> Generated:
     return _generate(tmp_path_factory)
 
 
-@functools.cache  # once a session: by the fixture, or first by the background build
+_GENERATED: dict[str, Generated] = {}
+
+
 def _generate(tmp_path_factory) -> Generated:
-    company = build_company(SEED)
-    landing = tmp_path_factory.mktemp("metric_properties_landing")
-    write_landing(company, landing)
-    settings = rm.Settings(calendar_exceptions=rm.read_calendar_exceptions(HOLIDAYS))
-    return Generated(company, landing, rm.compute(landing, settings))
+    """Once a session: for the fixture, or first for the background build."""
+    if not _GENERATED:
+        company = build_company(SEED)
+        landing = tmp_path_factory.mktemp("metric_properties_landing")
+        write_landing(company, landing)
+        settings = rm.Settings(calendar_exceptions=rm.read_calendar_exceptions(HOLIDAYS))
+        _GENERATED["session"] = Generated(company, landing, rm.compute(landing, settings))
+    return _GENERATED["session"]
 
 
 @built_in_background("property_warehouse")
