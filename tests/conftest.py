@@ -62,6 +62,15 @@ def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
+def run_cli_ok(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`run_cli` that fails the test with the command's output when the command fails."""
+    result = run_cli(args, env)
+    assert result.returncode == 0, (
+        f"chatsales {args[0]} failed:\n{result.stdout}\n{result.stderr[-5000:]}"
+    )
+    return result
+
+
 # The environment pytest started with: builds running beside the tests must not read
 # os.environ while a test patches it.
 SESSION_ENVIRON = dict(os.environ)
@@ -130,13 +139,9 @@ def wazzup_api_url() -> str:
 def demo_landing(tmp_path_factory) -> Path:
     landing = tmp_path_factory.mktemp("landing")
     env = dict(os.environ)
-    result = run_cli(["demo", *DEMO_ARGS, "--landing", str(landing)], env)
-    assert result.returncode == 0, result.stdout + result.stderr
+    run_cli_ok(["demo", *DEMO_ARGS, "--landing", str(landing)], env)
     for kind, path in IMPORTED_EXPORTS:
-        imported = run_cli(
-            ["import", kind, str(path), "--manager", "m01", "--landing", str(landing)], env
-        )
-        assert imported.returncode == 0, imported.stdout + imported.stderr
+        run_cli_ok(["import", kind, str(path), "--manager", "m01", "--landing", str(landing)], env)
     lines = [
         b if isinstance(b, str) else json.dumps(b, ensure_ascii=False) for b in PROBLEM_WEBHOOKS
     ]
@@ -160,19 +165,14 @@ def _build(tmp: Path, url: str, landing: Path, wazzup_api_url: str) -> BuiltWare
     env.update(
         SOURCES__WAZZUP_API__API_KEY=WAZZUP_API_KEY, SOURCES__WAZZUP_API__BASE_URL=wazzup_api_url
     )
-    first = run_cli(["run"], env)
-    assert first.returncode == 0, f"chatsales run failed:\n{first.stdout}\n{first.stderr[-5000:]}"
-    return BuiltWarehouse(Warehouse(url), env, first)
+    return BuiltWarehouse(Warehouse(url), env, run_cli_ok(["run"], env))
 
 
 def _build_story(tmp: Path) -> BuiltWarehouse:
     landing = tmp / "landing"
-    demo = run_cli(["demo", *STORY_DEMO_ARGS, "--landing", str(landing)], SESSION_ENVIRON)
-    assert demo.returncode == 0, demo.stdout + demo.stderr
+    run_cli_ok(["demo", *STORY_DEMO_ARGS, "--landing", str(landing)], SESSION_ENVIRON)
     env = warehouse_env(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}", landing)
-    run = run_cli(["run"], env)
-    assert run.returncode == 0, f"chatsales run failed:\n{run.stdout}\n{run.stderr[-5000:]}"
-    return BuiltWarehouse(Warehouse(env["CHATSALES_WAREHOUSE"]), env, run)
+    return BuiltWarehouse(Warehouse(env["CHATSALES_WAREHOUSE"]), env, run_cli_ok(["run"], env))
 
 
 class BackgroundBuilds:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .conftest import DEMO_ARGS, built_in_background, run_cli, warehouse_env
+from .conftest import DEMO_ARGS, built_in_background, run_cli_ok, warehouse_env
 
 LATE_MONTH_FILE = "2025-10.jsonl"  # the fourth month of DEMO_ARGS (from 2025-07)
 COMPARED_TABLES = [
@@ -27,11 +27,6 @@ COMPARED_TABLES = [
     "marts.mart_manager_metrics",
 ]
 TAMPERED = "tampered by the test"
-
-
-def _build(env: dict[str, str], *args: str) -> None:
-    result = run_cli(["run", *args], env)
-    assert result.returncode == 0, f"{result.stdout}\n{result.stderr[-5000:]}"
 
 
 def _oldest_chat(path: Path) -> tuple[str, str]:
@@ -62,15 +57,14 @@ def incremental_build(warehouse_builds) -> dict:
 
 def _build_incrementally(tmp: Path) -> dict:
     landing = tmp / "landing"
-    demo = run_cli(["demo", *DEMO_ARGS, "--landing", str(landing)], warehouse_env(tmp, "", landing))
-    assert demo.returncode == 0, demo.stderr
+    run_cli_ok(["demo", *DEMO_ARGS, "--landing", str(landing)], warehouse_env(tmp, "", landing))
     late_file = landing / "wazzup" / LATE_MONTH_FILE
     parked = tmp / LATE_MONTH_FILE
     shutil.move(late_file, parked)
 
     database = tmp / "warehouse.duckdb"
     env = warehouse_env(tmp, f"duckdb:///{database}", landing)
-    _build(env)
+    run_cli_ok(["run"], env)
     chat_id, message_id = _oldest_chat(database)
     with duckdb.connect(str(database)) as db:
         original_type = db.execute(
@@ -82,7 +76,7 @@ def _build_incrementally(tmp: Path) -> dict:
         )
 
     shutil.move(parked, late_file)
-    _build(env)
+    run_cli_ok(["run"], env)
     with duckdb.connect(str(database)) as db:
         type_after_incremental = db.execute(
             "select message_type from marts.fct_messages where message_id = ?", [message_id]
@@ -96,7 +90,9 @@ def _build_incrementally(tmp: Path) -> dict:
     refreshed_tmp.mkdir()
     refreshed = refreshed_tmp / "warehouse.duckdb"
     shutil.copy(database, refreshed)
-    _build(warehouse_env(refreshed_tmp, f"duckdb:///{refreshed}", landing), "--full-refresh")
+    run_cli_ok(
+        ["run", "--full-refresh"], warehouse_env(refreshed_tmp, f"duckdb:///{refreshed}", landing)
+    )
     return {
         "incremental": database,
         "full_refresh": refreshed,

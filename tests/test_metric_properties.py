@@ -33,7 +33,7 @@ from chatsales.settings import Warehouse
 from chatsales.warehouse import connect
 
 from . import reference_metrics as rm
-from .conftest import REPO_ROOT, built_in_background, run_cli, warehouse_env
+from .conftest import REPO_ROOT, built_in_background, run_cli_ok, warehouse_env
 
 SEED = int(os.environ.get("CHATSALES_PROPERTY_SEED", "4"))
 MSK = ZoneInfo("Europe/Moscow")
@@ -657,8 +657,7 @@ def _build_property_warehouse(tmp: Path, landing: Path) -> Warehouse:
     url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
     env = warehouse_env(tmp, url, landing)
     env.update(DBT_TARGET_PATH=str(tmp / "dbt_target"), DBT_LOG_PATH=str(tmp / "dbt_logs"))
-    run = run_cli(["run"], env)
-    assert run.returncode == 0, f"chatsales run failed:\n{run.stdout}\n{run.stderr[-5000:]}"
+    run_cli_ok(["run"], env)
     return Warehouse(url)
 
 
