@@ -119,11 +119,7 @@ def docs_server(docs_site) -> str:
         yield url
     finally:
         server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # seen once on a loaded CI machine
-            server.kill()
-            server.wait(timeout=30)
+        server.wait(timeout=30)
 
 
 def test_docs_refuse_a_warehouse_that_was_not_built(tmp_path):
