@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 from dagster import DagsterEventType, DagsterInstance, build_schedule_context
 
-from chatsales.runner import prepare_dbt
-from chatsales.settings import reporting_timezone, warehouse
-from chatsales.warehouse import query
+from chatsales.core.settings import reporting_timezone, warehouse
+from chatsales.core.warehouse import query
+from orchestration.runner import prepare_dbt
 
 
 def last_day_with_messages() -> date:

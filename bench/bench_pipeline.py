@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from chatsales.settings import DBT_PROJECT_DIR, Warehouse
-from chatsales.warehouse import query
-from ingestion.demo import generate_demo
+from chatsales.app.demo import generate_demo
+from chatsales.core.settings import DBT_PROJECT_DIR, Warehouse
+from chatsales.core.warehouse import query
 from ingestion.pipelines import SOURCE_NAMES, pipeline, source
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import dlt
 from dlt.extract.source import DltSource
 
-from chatsales.settings import landing_dir, state_dir, warehouse
+from chatsales.core.settings import landing_dir, state_dir, warehouse
 
 from .amocrm import amocrm
 from .bitrix24 import bitrix24

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import Definitions, in_process_executor, multiprocess_executor
 
-from chatsales.settings import warehouse
+from chatsales.core.settings import warehouse
 
 from .assets.dbt import dbt_message_models, dbt_reference_models
 from .assets.ingestion import ingestion_assets

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dagster import DailyPartitionsDefinition, TimeWindow
 
-from chatsales.settings import history_start, reporting_timezone
+from chatsales.core.settings import history_start, reporting_timezone
 
 # end_offset=1: today is a partition too, so a run can cover the messages landed so far.
 daily_partitions = DailyPartitionsDefinition(

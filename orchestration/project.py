@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster_dbt import DbtProject
 
-from chatsales.settings import DBT_PROJECT_DIR, dbt_target_path, export_dbt_env, warehouse
+from chatsales.core.settings import DBT_PROJECT_DIR, dbt_target_path, export_dbt_env, warehouse
 
 export_dbt_env()
 
@@ -15,5 +15,5 @@ dbt_project = DbtProject(
     target=warehouse().dbt_env()["CHATSALES_DBT_TARGET"],
 )
 # `dagster dev` parses the project itself; `chatsales run` and the tests call
-# `chatsales.runner.prepare_dbt()` first (never parse at import in production).
+# `orchestration.runner.prepare_dbt()` first (never parse at import in production).
 dbt_project.prepare_if_dev()

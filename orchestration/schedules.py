@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +13,7 @@ from dagster import (
     schedule,
 )
 
-from chatsales.settings import reporting_timezone
+from chatsales.core.settings import reporting_timezone, settings
 
 from .jobs import ingestion_job, marts_job, quality_job
 
@@ -23,7 +22,7 @@ TIMEZONE = reporting_timezone()
 ingestion_schedule = ScheduleDefinition(
     name="ingestion_every_15_minutes",
     job=ingestion_job,
-    cron_schedule=os.environ.get("CHATSALES_INGESTION_CRON", "*/15 * * * *"),
+    cron_schedule=settings().ingestion_cron,
     execution_timezone=TIMEZONE,
     default_status=DefaultScheduleStatus.STOPPED,
     description="Load the landing folder and the APIs (cron: CHATSALES_INGESTION_CRON). "

@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from chatsales.settings import Warehouse
+from chatsales.core.settings import Warehouse
 
 from .http_replay import ReplayHandler
 from .postgres_server import throwaway_postgres
@@ -306,7 +306,7 @@ def dagster_defs(tmp_path_factory, demo_landing):
         CHATSALES_STATE_DIR=str(tmp / "state"),
         DBT_TARGET_PATH=str(tmp / "dbt_target"),
     )
-    from chatsales.runner import prepare_dbt
+    from orchestration.runner import prepare_dbt
 
     prepare_dbt()
     from orchestration.definitions import defs

@@ -1,5 +1,5 @@
 """A real Superset for tests: set up from .venv-superset on a free port against a built
-warehouse, the committed bundle imported through `chatsales.superset.client`, and logged-in
+warehouse, the committed bundle imported through `chatsales.app.superset.client`, and logged-in
 REST sessions for any of its users (the same API the dashboards' charts call)."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from chatsales.settings import dashboards_warehouse
-from chatsales.superset import client, server
-from chatsales.superset.paths import credentials, superset_venv
-from chatsales.warehouse import connect
+from chatsales.app.superset import client, server
+from chatsales.app.superset.paths import credentials, superset_venv
+from chatsales.core.settings import dashboards_warehouse
+from chatsales.core.warehouse import connect
 
 from .conftest import REPO_ROOT, BuiltWarehouse
 from .postgres_server import free_port

@@ -27,8 +27,8 @@ from dagster import (
     materialize,
 )
 
-from chatsales.alerts import AlertConfigError, alert_settings
-from chatsales.warehouse import query
+from chatsales.core.warehouse import query
+from orchestration.notifications import AlertConfigError, alert_settings
 from orchestration.sensors import alert_sensor, run_failure_summary_sensor
 from orchestration.sensors.alerts import MAX_ALERTS_PER_TICK
 

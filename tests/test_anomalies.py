@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from chatsales.warehouse import query
+from chatsales.core.warehouse import query
 
 from .test_pipeline import _normalized
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from chatsales.settings import Warehouse
-from chatsales.warehouse import query
+from chatsales.core.settings import Warehouse
+from chatsales.core.warehouse import query
 
 from .browser import CHROMIUM
 from .conftest import REPO_ROOT

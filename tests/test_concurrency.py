@@ -13,15 +13,15 @@ import sys
 
 from dagster import DagsterEventType, DagsterInstance
 
-from chatsales.settings import Warehouse
-from chatsales.warehouse import query
+from chatsales.core.settings import Warehouse
+from chatsales.core.warehouse import query
 
 from .conftest import REPO_ROOT, warehouse_env
 
 INGEST = """
 import sys
 from dagster import DagsterInstance
-from chatsales.runner import ensure_dagster_home, prepare_dbt
+from orchestration.runner import ensure_dagster_home, prepare_dbt
 ensure_dagster_home()
 prepare_dbt()
 from orchestration.definitions import defs
@@ -35,7 +35,7 @@ OPEN_INSTANCE = """
 import sys, time
 from pathlib import Path
 from dagster import DagsterInstance
-from chatsales.runner import ensure_dagster_home
+from orchestration.runner import ensure_dagster_home
 print("imported", flush=True)
 while not Path(sys.argv[1]).exists():  # start together, imports done
     time.sleep(0.01)

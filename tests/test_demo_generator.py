@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from chatsales.app.demo import generate_demo
 from ingestion.amocrm.contacts import contact_row
-from ingestion.demo import generate_demo
 
 HEADER = (
     "manager_id,name,crm_user_id,wazzup_channel_ids,telegram_user_ids,whatsapp_names,"

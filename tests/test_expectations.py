@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 from dagster import AssetSelection, AssetSpec, DagsterInstance, Definitions, define_asset_job
 
-from chatsales.settings import Warehouse
-from chatsales.warehouse import connect
+from chatsales.core.settings import Warehouse
+from chatsales.core.warehouse import connect
 from orchestration.checks import data_docs_index, gx_checks
 from orchestration.checks.great_expectations import WarehouseBusy, validate
 from orchestration.checks.suites import FRESHNESS_ENV, load_suite, load_suites

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chatsales.warehouse import query
+from chatsales.core.warehouse import query
 
 from .test_pipeline import _normalized
 

@@ -29,8 +29,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chatsales.settings import Warehouse
-from chatsales.warehouse import connect
+from chatsales.core.settings import Warehouse
+from chatsales.core.warehouse import connect
 
 from . import reference_metrics as rm
 from .conftest import REPO_ROOT, built_in_background, run_cli_ok, warehouse_env

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from chatsales.warehouse import query
+from chatsales.core.warehouse import query
 
 from .test_pipeline import _normalized
 

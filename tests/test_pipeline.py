@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from chatsales.settings import DBT_PROJECT_DIR
-from chatsales.warehouse import query, table_counts
+from chatsales.core.settings import DBT_PROJECT_DIR
+from chatsales.core.warehouse import query, table_counts
 
 from .conftest import UNMAPPED_CHANNEL, run_cli, warehouse_env
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from chatsales import serving
-from chatsales.settings import Warehouse, serving_duckdb_path
+from chatsales.core.settings import Warehouse, serving_duckdb_path
+from orchestration import serving
 
 
 def _counts(path, catalog_tables) -> dict[str, int]:

@@ -12,8 +12,8 @@ from http.server import ThreadingHTTPServer
 import pytest
 import yaml
 
-from chatsales.settings import Warehouse
-from chatsales.superset import client
+from chatsales.app.superset import client
+from chatsales.core.settings import Warehouse
 
 from .conftest import REPO_ROOT
 from .http_replay import ReplayHandler

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.wazzup.receiver import Receiver
+from chatsales.app.receiver import Receiver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "s3cret-token"
@@ -210,7 +210,7 @@ def _free_port() -> int:
 def _spawn(landing: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "CHATSALES_WAZZUP_WEBHOOK_TOKEN": TOKEN}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ingestion.wazzup.receiver", "--landing", str(landing),
+        [str(Path(sys.executable).with_name("chatsales")), "receiver", "--landing", str(landing),
          "--port", str(port)],
         cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

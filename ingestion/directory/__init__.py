@@ -17,7 +17,7 @@ from pathlib import Path
 import dlt
 import pyarrow as pa
 
-from chatsales.settings import reporting_timezone
+from chatsales.core.settings import reporting_timezone
 
 from .. import quarantine
 
@@ -54,11 +54,6 @@ TRUE_VALUES = {"true", "1", "yes", "y", "да"}
 FALSE_VALUES = {"false", "0", "no", "n", "нет"}
 
 
-# the dbt var reporting_timezone, one setting for periods and partitions alike; a manager's
-# own zone in managers.csv wins
-REPORTING_TIMEZONE = reporting_timezone()
-
-
 @dataclass(frozen=True)
 class ManagerDirectory:
     """What the loaders need from managers.csv: the managers, their time zones, and the
@@ -75,7 +70,7 @@ class ManagerDirectory:
         return cls({m["manager_id"]: m for m in managers}, identities)
 
     def timezone(self, manager_id: str) -> str:
-        return (self.managers.get(manager_id) or {}).get("timezone") or REPORTING_TIMEZONE
+        return (self.managers.get(manager_id) or {}).get("timezone") or reporting_timezone()
 
     def timezones(self) -> dict[str, str]:
         return {m: row["timezone"] for m, row in self.managers.items() if row["timezone"]}

@@ -17,8 +17,10 @@ from pathlib import Path
 import dlt
 from dlt.sources.filesystem import FileItemDict, filesystem
 
+from chatsales.core.settings import reporting_timezone
+
 from .. import quarantine
-from ..directory import REPORTING_TIMEZONE, ManagerDirectory
+from ..directory import ManagerDirectory
 from .parser import MESSAGES_SCHEMA, parse_file, to_arrow
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ def _batches(messages, rejected: list[dict]) -> Iterator[object]:
 def _read_file(file: FileItemDict, user_ids: set[str], zones: dict[str, str]) -> Iterator[object]:
     landing_file = file["relative_path"]  # e.g. igor/result.json
     manager_id = landing_file.split("/", 1)[0]
-    timezone = zones.get(manager_id, REPORTING_TIMEZONE)
+    timezone = zones.get(manager_id) or reporting_timezone()
     parsed = parse_file(file.read_bytes(), landing_file, manager_id, user_ids, timezone)
     log.info("telegram: %s: %d messages, %d quarantined",
              landing_file, len(parsed.messages), len(parsed.rejected))  # fmt: skip

@@ -23,8 +23,10 @@ import dlt
 import pyarrow as pa
 from dlt.sources.filesystem import FileItemDict, filesystem
 
+from chatsales.core.settings import reporting_timezone
+
 from .. import quarantine
-from ..directory import REPORTING_TIMEZONE, ManagerDirectory
+from ..directory import ManagerDirectory
 from ..exports import MESSAGES_SCHEMA
 from ..phones import normalize_phone
 from .parser import (
@@ -66,7 +68,7 @@ def load_directory(
     if managers is None or timezones is None:
         if not path.is_file():
             log.info(
-                "whatsapp: no %s: no manager names, times read in %s", path, REPORTING_TIMEZONE
+                "whatsapp: no %s: no manager names, times read in %s", path, reporting_timezone()
             )
         directory = ManagerDirectory.read(path)
         names, zones = directory.identities_of("whatsapp_name"), directory.timezones()
@@ -138,7 +140,7 @@ def read_export(
         log.warning("whatsapp: %s is not valid UTF-8; bad bytes read as U+FFFD", landing_file)
         text = data.decode("utf-8", errors="replace")
     key = chat_key(manager_id, landing_file, text)
-    zone = directory.timezones.get(manager_id) or REPORTING_TIMEZONE
+    zone = directory.timezones.get(manager_id) or reporting_timezone()
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -1,11 +1,10 @@
 """dlt sources as Dagster assets, keyed `[raw_<source>, <table>]` like the dbt sources."""
 
-import os
-
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, RetryRequested
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from chatsales.core.settings import settings
 from ingestion.pipelines import SOURCE_NAMES, pipeline, source
 
 from ..pools import WAREHOUSE_POOL
@@ -17,7 +16,7 @@ API_RETRIES = 3
 
 
 def api_retry_base_seconds() -> float:
-    return float(os.environ.get("CHATSALES_API_RETRY_BASE_SECONDS", "30"))
+    return settings().api_retry_base_seconds
 
 
 class WarehouseDltTranslator(DagsterDltTranslator):

@@ -2,8 +2,8 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from chatsales import serving
-from chatsales.settings import serving_duckdb_path, warehouse
+from chatsales.core.settings import serving_duckdb_path, warehouse
+from orchestration import serving
 
 from ..pools import WAREHOUSE_POOL
 

@@ -17,7 +17,7 @@ from dagster import (
     asset_check,
 )
 
-from chatsales.settings import warehouse
+from chatsales.core.settings import warehouse
 
 from ..pools import WAREHOUSE_POOL
 from .great_expectations import ValidationOutcome, WarehouseBusy, data_docs_index, validate

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import great_expectations as gx
 from great_expectations.core.run_identifier import RunIdentifier
 
-from chatsales.settings import Warehouse
+from chatsales.core.settings import Warehouse
 
 from . import duckdb_dialect
 from .gx_context import (

@@ -18,7 +18,7 @@ from great_expectations.data_context.types.resource_identifiers import (
     ExpectationSuiteIdentifier,
 )
 
-from chatsales.settings import state_dir
+from chatsales.core.settings import state_dir
 
 from .plain_index import add_latest_results
 

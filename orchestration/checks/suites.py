@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -18,8 +17,8 @@ from pathlib import Path
 
 import great_expectations as gx
 
-from chatsales.settings import REPO_ROOT, Warehouse
-from chatsales.warehouse import query
+from chatsales.core.settings import REPO_ROOT, Warehouse, settings
+from chatsales.core.warehouse import query
 
 SUITES_DIR = REPO_ROOT / "expectations" / "suites"
 # Clocks of phones, Wazzup and this machine differ by seconds; a time-zone slip is hours.
@@ -80,7 +79,7 @@ def known_manager_ids(target: Warehouse) -> list[str]:
 
 
 def freshness_cutoff(now: datetime) -> datetime:
-    raw = os.environ.get(FRESHNESS_ENV, "").strip()
+    raw = (settings().freshness_hours or "").strip()
     if not raw:
         raise ParameterNotConfigured(
             f"freshness not configured: set {FRESHNESS_ENV} (hours) on a live system"

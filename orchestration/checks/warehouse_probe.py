@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from chatsales.settings import Warehouse
-from chatsales.warehouse import table_names
+from chatsales.core.settings import Warehouse
+from chatsales.core.warehouse import table_names
 
 BUSY_SIGNS = ("could not set lock", "conflicting lock", "different configuration")
 

@@ -1,7 +1,8 @@
 """`alert_sensor`: tells someone when an asset check fails or mart_anomalies gains a row.
 
 It starts no run. Each tick reads the check evaluations of the runs that ended since the last
-tick (Dagster event log) and the anomalies of the configured kinds (chatsales.alerts), and
+tick (Dagster event log) and the anomalies of the configured kinds (orchestration.notifications),
+and
 alerts what has not been alerted yet. The cursor remembers what was sent, so an anomaly alerts once,
 and a check alerts when it starts failing, again only after it has passed in between (a
 failing check would otherwise repeat on every scheduled run). An alert the webhook refused
@@ -25,8 +26,8 @@ from dagster import (
     sensor,
 )
 
-from chatsales.alerts import AlertSettings, alert_settings, anomaly_alert, deliver
-from chatsales.settings import warehouse
+from chatsales.core.settings import warehouse
+from orchestration.notifications import AlertSettings, alert_settings, anomaly_alert, deliver
 
 from .anomalies import WarehouseUnavailable, anomaly_key, recent_anomalies
 from .checks import check_alert, check_evaluations, check_key, evaluation_of, finished_runs

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from chatsales.alerts import ANOMALY_FIELDS, AlertSettings
-from chatsales.settings import Warehouse, warehouse
-from chatsales.warehouse import query
+from chatsales.core.settings import Warehouse, warehouse
+from chatsales.core.warehouse import query
+from orchestration.notifications import ANOMALY_FIELDS, AlertSettings
 
 COLUMNS = (*ANOMALY_FIELDS, "last_data_day")
 # last_data_day: the day the window is measured back from (the demo data is historical).

@@ -14,7 +14,7 @@ from dagster import (
     RunStatusChangeRecordsFilter,
 )
 
-from chatsales.alerts import Alert
+from orchestration.notifications import Alert
 
 FINISHED = (
     DagsterEventType.RUN_SUCCESS,

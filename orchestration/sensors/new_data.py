@@ -19,7 +19,7 @@ from dagster import (
     sensor,
 )
 
-from chatsales.settings import landing_dir
+from chatsales.core.settings import landing_dir
 
 from ..assets.dbt import catch_up_config
 from ..jobs import ingestion_job, marts_job, warehouse_job

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dagster import DagsterRun, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
-from chatsales.alerts import Alert, alert_settings, deliver
+from orchestration.notifications import Alert, alert_settings, deliver
 
 from ..loggers import root_cause
 

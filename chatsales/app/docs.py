@@ -13,8 +13,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .settings import DBT_PROJECT_DIR, Warehouse, dbt_target_path, warehouse
-from .warehouse import query
+from chatsales.core.settings import DBT_PROJECT_DIR, Warehouse, dbt_target_path, warehouse
+from chatsales.core.warehouse import query
 
 # The whole site: index.html loads the other two. Nothing else in the target dir is served.
 SITE_FILES = ("index.html", "manifest.json", "catalog.json")

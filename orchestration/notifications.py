@@ -1,7 +1,8 @@
 """Notifications: a short sentence per anomaly, failed check or failed run, POSTed to a webhook.
 
-Settings come from the environment and are read when an alert is about to be sent, so a
-sensor picks up a changed value on its next tick (secrets live only in the environment):
+Settings come from the environment (through chatsales.core.settings) and are read when an
+alert is about to be sent, so a sensor picks up a changed value on its next tick (secrets live
+only in the environment):
 
 - `CHATSALES_ALERT_WEBHOOK_URL`: where a generic JSON alert is POSTed (`json` format). Unset,
   and no Telegram bot configured: nothing is sent, the text goes to the Dagster log only.
@@ -26,11 +27,13 @@ sensor picks up a changed value on its next tick (secrets live only in the envir
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
+
+from chatsales.core.settings import Settings
 
 ANOMALY_KINDS = (
     "too_few_messages",
@@ -119,38 +122,29 @@ def _positive_int(name: str, raw: str | None, default: int) -> int:
     return value
 
 
-def alert_settings(environ=None) -> AlertSettings:
-    """Settings from the environment, checked: a typo fails loudly instead of silencing alerts."""
-    env = os.environ if environ is None else environ
+def alert_settings(environ: Mapping[str, str] | None = None) -> AlertSettings:
+    """Settings from the environment (or `environ`), checked: a typo fails loudly instead of
+    silencing alerts."""
+    config = Settings.from_environ(environ)
     settings = AlertSettings(
-        webhook_url=env.get("CHATSALES_ALERT_WEBHOOK_URL") or None,
-        format=_choice(
-            "CHATSALES_ALERT_FORMAT", env.get("CHATSALES_ALERT_FORMAT"), ("json", "telegram")
-        ),
-        telegram_token=env.get("CHATSALES_TELEGRAM_BOT_TOKEN") or None,
-        telegram_chat_id=env.get("CHATSALES_TELEGRAM_CHAT_ID") or None,
-        telegram_api_url=env.get("CHATSALES_TELEGRAM_API_URL") or TELEGRAM_API_URL,
+        webhook_url=_secret(config.alert_webhook_url),
+        format=_choice("CHATSALES_ALERT_FORMAT", config.alert_format, ("json", "telegram")),
+        telegram_token=_secret(config.telegram_bot_token),
+        telegram_chat_id=config.telegram_chat_id,
+        telegram_api_url=config.telegram_api_url or TELEGRAM_API_URL,
         kinds=_choice_list(
-            "CHATSALES_ALERT_KINDS", env.get("CHATSALES_ALERT_KINDS"), ANOMALY_KINDS, ANOMALY_KINDS
+            "CHATSALES_ALERT_KINDS", config.alert_kinds, ANOMALY_KINDS, ANOMALY_KINDS
         ),
-        grains=_choice_list(
-            "CHATSALES_ALERT_GRAINS", env.get("CHATSALES_ALERT_GRAINS"), GRAINS, {"month"}
-        ),
+        grains=_choice_list("CHATSALES_ALERT_GRAINS", config.alert_grains, GRAINS, {"month"}),
         lookback_days=_positive_int(
-            "CHATSALES_ALERT_LOOKBACK_DAYS", env.get("CHATSALES_ALERT_LOOKBACK_DAYS"), 62
+            "CHATSALES_ALERT_LOOKBACK_DAYS", config.alert_lookback_days, 62
         ),
-        language=_choice(
-            "CHATSALES_ALERT_LANGUAGE", env.get("CHATSALES_ALERT_LANGUAGE"), ("en", "ru")
-        ),
+        language=_choice("CHATSALES_ALERT_LANGUAGE", config.alert_language, ("en", "ru")),
         check_severity=_choice(
-            "CHATSALES_ALERT_CHECK_SEVERITY",
-            env.get("CHATSALES_ALERT_CHECK_SEVERITY"),
-            ("error", "warn"),
+            "CHATSALES_ALERT_CHECK_SEVERITY", config.alert_check_severity, ("error", "warn")
         ),
         check_lookback_hours=_positive_int(
-            "CHATSALES_ALERT_CHECK_LOOKBACK_HOURS",
-            env.get("CHATSALES_ALERT_CHECK_LOOKBACK_HOURS"),
-            24,
+            "CHATSALES_ALERT_CHECK_LOOKBACK_HOURS", config.alert_check_lookback_hours, 24
         ),
     )
     for name, url in (
@@ -167,6 +161,10 @@ def alert_settings(environ=None) -> AlertSettings:
             "CHATSALES_TELEGRAM_CHAT_ID"
         )
     return settings
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value else None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Superset's configuration, loaded by the Superset process through SUPERSET_CONFIG_PATH.
 
 Stdlib and Superset only (it runs in .venv-superset). Every value comes from the env that
-`chatsales.superset.server.superset_env` builds.
+`chatsales.app.superset.server.superset_env` builds.
 """
 
 import os

@@ -17,14 +17,12 @@ accepted; `GET /health` answers `{"status":"ok"}`. Uses only the standard librar
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import hmac
 import json
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -376,23 +374,3 @@ def serve(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("wazzup receiver: stopped")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Wazzup webhook receiver")
-    parser.add_argument("--landing", required=True, type=Path)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--token", default=os.environ.get("CHATSALES_WAZZUP_WEBHOOK_TOKEN", ""))
-    parser.add_argument("--rotate-seconds", type=int, default=60)
-    args = parser.parse_args(argv)
-    try:
-        serve(args.landing, args.host, args.port, args.token, rotate_seconds=args.rotate_seconds)
-    except ValueError as exc:
-        print(f"wazzup receiver: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

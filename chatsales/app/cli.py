@@ -9,12 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-from .settings import REPO_ROOT, landing_dir
+from chatsales.core.settings import REPO_ROOT, landing_dir, settings
+
 from .superset.commands import add_parser as add_superset_parser
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ingestion.demo import generate_demo
+    from chatsales.app.demo import generate_demo
 
     landing = Path(args.landing) if args.landing else landing_dir()
     started = time.monotonic()
@@ -27,7 +28,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .runner import print_summary, run_pipeline
+    from orchestration.runner import print_summary, run_pipeline
 
     started = time.monotonic()
     report = run_pipeline(full_refresh=args.full_refresh)
@@ -37,15 +38,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from .runner import ensure_dagster_home, prepare_dbt
+    from orchestration.runner import ensure_dagster_home, prepare_dbt
 
-    ensure_dagster_home()
+    home = ensure_dagster_home()
     prepare_dbt()
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
     # dagster-dbt looks for `dbt` on PATH when `dagster dev` prepares the project
-    env = {**os.environ, "PATH": f"{dagster.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = dict(os.environ)
+    env["PATH"] = f"{dagster.parent}{os.pathsep}{env.get('PATH', '')}"
+    env["DAGSTER_HOME"] = str(home)
     return subprocess.call(command, cwd=REPO_ROOT, env=env)
 
 
@@ -66,27 +69,34 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
-    from ingestion.wazzup.receiver import serve
+    from chatsales.app.receiver import serve
 
-    token = os.environ.get("CHATSALES_WAZZUP_WEBHOOK_TOKEN", "")
+    token = settings().wazzup_webhook_token
     if not token:
         print("✗ set CHATSALES_WAZZUP_WEBHOOK_TOKEN (a long random secret)", file=sys.stderr)
         return 2
-    landing = landing_dir()
+    landing = Path(args.landing) if args.landing else landing_dir()
     print(f"Wazzup webhooks on http://{args.host}:{args.port}/wazzup/<token> → {landing}/wazzup")
-    serve(landing, args.host, args.port, token)
+    try:
+        serve(
+            landing, args.host, args.port, token.get_secret_value(),
+            rotate_seconds=args.rotate_seconds,
+        )  # fmt: skip
+    except ValueError as exc:
+        print(f"✗ wazzup receiver: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
 def cmd_wazzup_subscribe(args: argparse.Namespace) -> int:
     from ingestion.wazzup.api import WazzupApiError, subscribe_webhook
 
-    api_key = os.environ.get("SOURCES__WAZZUP_API__API_KEY", "")
+    api_key = settings().wazzup_api_key
     if not api_key:
         print("✗ set SOURCES__WAZZUP_API__API_KEY (the Wazzup API key)", file=sys.stderr)
         return 2
     try:
-        subscribe_webhook(api_key, args.url)
+        subscribe_webhook(api_key.get_secret_value(), args.url)
     except WazzupApiError as exc:
         print(f"✗ Wazzup refused the subscription: {exc}", file=sys.stderr)
         return 1
@@ -133,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     receiver.add_argument("--host", default="127.0.0.1")
     receiver.add_argument("--port", type=int, default=8000)
+    receiver.add_argument("--landing", help="landing folder (default: CHATSALES_LANDING)")
+    receiver.add_argument(
+        "--rotate-seconds", type=int, default=60, help="publish the open file this often"
+    )
     receiver.set_defaults(handler=cmd_receiver)
 
     wazzup = commands.add_parser("wazzup", help="Wazzup API actions")

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from pathlib import Path
 
-from chatsales.settings import REPO_ROOT, state_dir
+from chatsales.core.settings import settings, state_dir
 
 HOST = "127.0.0.1"
-DEFAULT_PORT = 8088
 PACKAGE_DIR = Path(__file__).resolve().parent
 CONFIG_PATH = PACKAGE_DIR / "superset_config.py"
 PROVISION_SCRIPT = PACKAGE_DIR / "provision.py"
 
 
 def superset_venv() -> Path:
-    raw = os.environ.get("CHATSALES_SUPERSET_VENV")
-    return Path(raw) if raw else REPO_ROOT / ".venv-superset"
+    return settings().superset_venv
 
 
 def superset_home() -> Path:
@@ -26,7 +23,7 @@ def superset_home() -> Path:
 
 
 def superset_port() -> int:
-    return int(os.environ.get("CHATSALES_SUPERSET_PORT") or DEFAULT_PORT)
+    return settings().superset_port
 
 
 def base_url(port: int | None = None) -> str:
@@ -51,12 +48,13 @@ def credentials(home: Path, usernames: tuple[str, ...] = ()) -> dict:
     The env vars win; whatever they leave unset is generated once and kept in
     `<home>/credentials.json` (mode 600), so restarts keep sessions and passwords.
     """
+    config = settings()
     path = credentials_path(home)
     stored = json.loads(path.read_text()) if path.exists() else {}
     before = json.dumps(stored, sort_keys=True)
-    if not os.environ.get("CHATSALES_SUPERSET_SECRET_KEY"):
+    if not config.superset_secret_key:
         stored.setdefault("secret_key", secrets.token_urlsafe(42))
-    if not os.environ.get("CHATSALES_SUPERSET_ADMIN_PASSWORD"):
+    if not config.superset_admin_password:
         stored.setdefault("admin_password", secrets.token_urlsafe(12))
     users = stored.setdefault("users", {})
     for username in usernames:
@@ -66,10 +64,12 @@ def credentials(home: Path, usernames: tuple[str, ...] = ()) -> dict:
         path.touch(mode=0o600)
         path.write_text(json.dumps(stored, indent=2) + "\n")
     return {
-        "secret_key": os.environ.get("CHATSALES_SUPERSET_SECRET_KEY") or stored["secret_key"],
-        "admin_user": os.environ.get("CHATSALES_SUPERSET_ADMIN_USER") or "admin",
-        "admin_password": (
-            os.environ.get("CHATSALES_SUPERSET_ADMIN_PASSWORD") or stored["admin_password"]
-        ),
+        "secret_key": _secret(config.superset_secret_key) or stored["secret_key"],
+        "admin_user": config.superset_admin_user,
+        "admin_password": _secret(config.superset_admin_password) or stored["admin_password"],
         "users": users,
     }
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value else None

@@ -11,9 +11,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import urlparse
 
-from chatsales.settings import Warehouse, as_warehouse, dashboards_warehouse
+from chatsales.core.settings import Warehouse, as_warehouse, dashboards_warehouse, settings
 
 from .paths import (
     CONFIG_PATH,
@@ -32,15 +32,11 @@ HEAD_USER = "head"
 
 def metadata_uri(wh: Warehouse, home: Path) -> str:
     """SQLite beside Superset's home on DuckDB; database `superset` on the same server on PG."""
-    if uri := os.environ.get("CHATSALES_SUPERSET_METADATA_URI"):
-        return uri
+    if uri := settings().superset_metadata_uri:
+        return uri.get_secret_value()
     if wh.kind == "duckdb":
         return f"sqlite:///{home / 'superset.db'}"
-    pg = wh.postgres
-    auth = quote(pg["user"], safe="")
-    if pg["password"]:
-        auth += ":" + quote(pg["password"], safe="")
-    return f"postgresql://{auth}@{pg['host']}:{pg['port']}/{METADATA_DB}"
+    return wh.postgres_url(database=METADATA_DB)
 
 
 def superset_env(warehouse=None, home=None, port=None) -> dict[str, str]:
@@ -84,7 +80,7 @@ def ensure_metadata_database(uri: str) -> None:
 def manager_ids(wh: Warehouse) -> list[str]:
     """The managers of marts.dim_managers (the serving copy on DuckDB); [] before the first run."""
     sql = "select manager_id from marts.dim_managers where manager_id <> 'unassigned' order by 1"
-    from chatsales.warehouse import query
+    from chatsales.core.warehouse import query
 
     try:
         return [row[0] for row in query(sql, dashboards_warehouse(wh))]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import signal
 import time
 from pathlib import Path
 
-from chatsales.settings import REPO_ROOT
+from chatsales.core.settings import REPO_ROOT, settings
 
 from . import server
 from .paths import credentials_path, log_path, pid_path
@@ -22,7 +21,7 @@ def _print_users(env: dict[str, str]) -> None:
     home = Path(env["SUPERSET_HOME"])
     stored = json.loads(credentials_path(home).read_text())
     admin_password = "(CHATSALES_SUPERSET_ADMIN_PASSWORD)"
-    if not os.environ.get("CHATSALES_SUPERSET_ADMIN_PASSWORD"):
+    if not settings().superset_admin_password:
         admin_password = env["CHATSALES_SUPERSET_ADMIN_PASSWORD"]
     print(f"  {env['CHATSALES_SUPERSET_ADMIN_USER']:<8} Admin       {admin_password}")
     for username, password in stored.get("users", {}).items():

@@ -9,12 +9,11 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from urllib.parse import quote
 
 import yaml
 from supersetapiclient.client import SupersetClient
 
-from chatsales.settings import Warehouse, as_warehouse, dashboards_warehouse
+from chatsales.core.settings import Warehouse, as_warehouse, dashboards_warehouse
 
 PLACEHOLDER = "templated-from-CHATSALES_WAREHOUSE"
 BUNDLE_PARTS = ("metadata.yaml", "databases", "datasets", "charts", "dashboards")
@@ -73,8 +72,7 @@ def templated_database(config: dict, wh: Warehouse) -> tuple[dict, str | None]:
         engine_params["connect_args"] = {"read_only": True}
         return config, None
     pg = wh.postgres
-    auth = quote(pg["user"], safe="") + (f":{PASSWORD_MASK}" if pg["password"] else "")
-    config["sqlalchemy_uri"] = f"postgresql://{auth}@{pg['host']}:{pg['port']}/{pg['dbname']}"
+    config["sqlalchemy_uri"] = wh.postgres_url(password=PASSWORD_MASK if pg["password"] else "")
     engine_params["connect_args"] = {"options": "-c default_transaction_read_only=on"}
     return config, pg["password"]
 

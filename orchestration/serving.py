@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from chatsales.settings import Warehouse, serving_duckdb_path, warehouse
+from chatsales.core.settings import Warehouse, serving_duckdb_path, warehouse
 
 SCHEMA = "marts"
 SERVED_TABLES = (

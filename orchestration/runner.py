@@ -4,7 +4,6 @@ the run shows up in the Dagster UI history, then print a short summary."""
 from __future__ import annotations
 
 import fcntl
-import os
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
@@ -12,8 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .settings import DBT_PROJECT_DIR, dagster_home, export_dbt_env, state_dir, warehouse
-from .warehouse import table_counts
+from chatsales.core.settings import (
+    DBT_PROJECT_DIR,
+    dagster_home,
+    export_dbt_env,
+    state_dir,
+    warehouse,
+)
+from chatsales.core.warehouse import table_counts
 
 DAGSTER_YAML = """\
 telemetry:
@@ -30,7 +35,6 @@ def ensure_dagster_home() -> Path:
     every later open of the instance fails on "more than one head"."""
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
     with open(home / ".init.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         config = home / "dagster.yaml"
@@ -85,7 +89,7 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # dbt's and dlt's own chatter goes to the log file; progress lines to the console.
     with (
-        DagsterInstance.get() as instance,
+        DagsterInstance.from_config(str(dagster_home())) as instance,
         log_path.open("a", encoding="utf-8") as chatter,
         redirect_stdout(chatter),
         redirect_stderr(chatter),

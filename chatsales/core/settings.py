@@ -1,0 +1,270 @@
+"""The one place that reads configuration from the environment.
+
+`Settings.from_environ()` reads every variable the project knows, typed, with its default;
+every other module asks this one (through `settings()` or the accessors below). The
+variables are listed with their meaning in the README ("Configuration"). Exceptions: Superset's
+own config file, which runs in Superset's virtualenv, and handing the environment on to a child.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DEFAULT_WAREHOUSE = f"duckdb:///{REPO_ROOT / 'data' / 'warehouse.duckdb'}"
+DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
+DEFAULT_DAGSTER_HOME = REPO_ROOT / ".dagster_home"
+
+# The machines this runs on may have no internet: keep dlt and dbt from phoning home.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+# dlt finds .dlt/config.toml and secrets.toml here whatever the working directory.
+os.environ.setdefault("DLT_PROJECT_DIR", str(REPO_ROOT))
+
+
+class Settings(BaseModel):
+    """Every setting, by the environment variable it comes from (an empty value counts as
+    unset). Secrets are `SecretStr`: printed or logged, they show as `**********`."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    # where things are
+    warehouse_url: str = Field(DEFAULT_WAREHOUSE, alias="CHATSALES_WAREHOUSE")
+    landing: Path = Field(DEFAULT_LANDING, alias="CHATSALES_LANDING")
+    state_dir: Path = Field(REPO_ROOT / "data", alias="CHATSALES_STATE_DIR")
+    dagster_home: Path = Field(DEFAULT_DAGSTER_HOME, alias="DAGSTER_HOME")
+    dbt_target_path: str = Field("target", alias="DBT_TARGET_PATH")
+    # orchestration
+    history_start: str = Field("2024-01-01", alias="CHATSALES_HISTORY_START")
+    ingestion_cron: str = Field("*/15 * * * *", alias="CHATSALES_INGESTION_CRON")
+    api_retry_base_seconds: float = Field(30.0, alias="CHATSALES_API_RETRY_BASE_SECONDS")
+    freshness_hours: str | None = Field(None, alias="CHATSALES_FRESHNESS_HOURS")
+    # Wazzup
+    wazzup_webhook_token: SecretStr | None = Field(None, alias="CHATSALES_WAZZUP_WEBHOOK_TOKEN")
+    wazzup_api_key: SecretStr | None = Field(None, alias="SOURCES__WAZZUP_API__API_KEY")
+    # alerts: kept as given, checked by orchestration.notifications.alert_settings
+    alert_webhook_url: SecretStr | None = Field(None, alias="CHATSALES_ALERT_WEBHOOK_URL")
+    alert_format: str | None = Field(None, alias="CHATSALES_ALERT_FORMAT")
+    telegram_bot_token: SecretStr | None = Field(None, alias="CHATSALES_TELEGRAM_BOT_TOKEN")
+    telegram_chat_id: str | None = Field(None, alias="CHATSALES_TELEGRAM_CHAT_ID")
+    telegram_api_url: str | None = Field(None, alias="CHATSALES_TELEGRAM_API_URL")
+    alert_kinds: str | None = Field(None, alias="CHATSALES_ALERT_KINDS")
+    alert_grains: str | None = Field(None, alias="CHATSALES_ALERT_GRAINS")
+    alert_lookback_days: str | None = Field(None, alias="CHATSALES_ALERT_LOOKBACK_DAYS")
+    alert_language: str | None = Field(None, alias="CHATSALES_ALERT_LANGUAGE")
+    alert_check_severity: str | None = Field(None, alias="CHATSALES_ALERT_CHECK_SEVERITY")
+    alert_check_lookback_hours: str | None = Field(
+        None, alias="CHATSALES_ALERT_CHECK_LOOKBACK_HOURS"
+    )
+    # Superset
+    superset_venv: Path = Field(REPO_ROOT / ".venv-superset", alias="CHATSALES_SUPERSET_VENV")
+    superset_port: int = Field(8088, alias="CHATSALES_SUPERSET_PORT")
+    superset_secret_key: SecretStr | None = Field(None, alias="CHATSALES_SUPERSET_SECRET_KEY")
+    superset_admin_user: str = Field("admin", alias="CHATSALES_SUPERSET_ADMIN_USER")
+    superset_admin_password: SecretStr | None = Field(
+        None, alias="CHATSALES_SUPERSET_ADMIN_PASSWORD"
+    )
+    superset_metadata_uri: SecretStr | None = Field(None, alias="CHATSALES_SUPERSET_METADATA_URI")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings of `environ` (default: this process's environment, read now)."""
+        env = os.environ if environ is None else environ
+        names = {field.alias for field in cls.model_fields.values()}
+        return cls.model_validate({k: v for k, v in env.items() if k in names and v.strip()})
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.warehouse_url)
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.landing if self.landing.is_absolute() else REPO_ROOT / self.landing
+
+
+def settings() -> Settings:
+    """The settings as the environment says now (read on every call: cheap, and a sensor or a
+    test sees a changed value)."""
+    return Settings.from_environ()
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A parsed `CHATSALES_WAREHOUSE` URL."""
+
+    url: str
+
+    @property
+    def kind(self) -> str:
+        scheme = urlparse(self.url).scheme
+        if scheme == "duckdb":
+            return "duckdb"
+        if scheme in ("postgresql", "postgres"):
+            return "postgres"
+        raise ValueError(
+            f"CHATSALES_WAREHOUSE={self.url!r}: expected duckdb:///path or postgresql://..."
+        )
+
+    @property
+    def duckdb_path(self) -> Path:
+        if self.kind != "duckdb":
+            raise ValueError("not a DuckDB warehouse")
+        raw = self.url[len("duckdb:///") :]
+        path = Path(raw)
+        return path if path.is_absolute() else REPO_ROOT / path
+
+    @property
+    def display_name(self) -> str:
+        """Where the warehouse is, for messages: the DuckDB file or host:port/db (no secret)."""
+        if self.kind == "duckdb":
+            return str(self.duckdb_path)
+        pg = self.postgres
+        return f"{pg['host']}:{pg['port']}/{pg['dbname']}"
+
+    @property
+    def postgres(self) -> dict[str, str]:
+        parsed = urlparse(self.url)
+        return {
+            "host": parsed.hostname or "localhost",
+            "port": str(parsed.port or 5432),
+            "user": unquote(parsed.username or "postgres"),
+            "password": unquote(parsed.password or ""),
+            "dbname": parsed.path.lstrip("/") or "postgres",
+        }
+
+    def dlt_destination(self):
+        """The dlt destination object for this warehouse."""
+        import dlt
+
+        if self.kind == "duckdb":
+            self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+            return dlt.destinations.duckdb(str(self.duckdb_path))
+        pg = self.postgres
+        # Credentials as fields, not a URL: nothing to quote. An explicit (even empty)
+        # password: dlt refuses credentials without one.
+        return dlt.destinations.postgres(
+            credentials={
+                "drivername": "postgresql",
+                "host": pg["host"],
+                "port": int(pg["port"]),
+                "username": pg["user"],
+                "password": pg["password"],
+                "database": pg["dbname"],
+            }
+        )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The URL for SQLAlchemy (GX, Superset), every part quoted as SQLAlchemy reads it."""
+        if self.kind == "duckdb":
+            return f"duckdb:///{self.duckdb_path}"
+        return self.postgres_url()
+
+    def postgres_url(self, database: str | None = None, password: str | None = None) -> str:
+        """A SQLAlchemy URL of this PostgreSQL server, built by SQLAlchemy so that a password
+        with `@/:%#` survives; `database` and `password` stand in for the warehouse's own."""
+        from sqlalchemy import URL
+
+        pg = self.postgres
+        return URL.create(
+            "postgresql",
+            username=pg["user"],
+            password=(password if password is not None else pg["password"]) or None,
+            host=pg["host"],
+            port=int(pg["port"]),
+            database=database or pg["dbname"],
+        ).render_as_string(hide_password=False)
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables read by dbt_project/profiles.yml."""
+        if self.kind == "duckdb":
+            return {
+                "CHATSALES_DBT_TARGET": "duckdb",
+                "CHATSALES_DUCKDB_PATH": str(self.duckdb_path),
+            }
+        pg = self.postgres
+        return {
+            "CHATSALES_DBT_TARGET": "postgres",
+            "CHATSALES_PG_HOST": pg["host"],
+            "CHATSALES_PG_PORT": pg["port"],
+            "CHATSALES_PG_USER": pg["user"],
+            "CHATSALES_PG_PASSWORD": pg["password"],
+            "CHATSALES_PG_DBNAME": pg["dbname"],
+        }
+
+
+def warehouse() -> Warehouse:
+    return settings().warehouse
+
+
+def landing_dir() -> Path:
+    return settings().landing_dir
+
+
+def state_dir() -> Path:
+    """Where runs keep local state: dlt pipeline folders and run logs."""
+    return settings().state_dir
+
+
+def as_warehouse(value: Warehouse | str | None = None) -> Warehouse:
+    """A Warehouse from an object, a URL, or (None) `CHATSALES_WAREHOUSE`."""
+    if isinstance(value, Warehouse):
+        return value
+    return Warehouse(value) if value else warehouse()
+
+
+def dashboards_warehouse(wh: Warehouse | None = None) -> Warehouse:
+    """What the dashboards read: the serving copy beside a DuckDB warehouse, a PostgreSQL
+    warehouse itself (it serves readers while it writes)."""
+    wh = wh or warehouse()
+    return Warehouse(f"duckdb:///{serving_duckdb_path(wh)}") if wh.kind == "duckdb" else wh
+
+
+def serving_duckdb_path(wh: Warehouse | None = None) -> Path:
+    """The copy of the marts that Superset reads, beside a DuckDB warehouse. DuckDB locks
+    a file across processes, so dashboards never open the file the pipeline writes."""
+    path = (wh or warehouse()).duckdb_path
+    return path.with_name(f"{path.stem}.serving.duckdb")
+
+
+def dagster_home() -> Path:
+    return settings().dagster_home
+
+
+def dbt_target_path() -> Path:
+    """Where dbt writes manifest.json and run artifacts: `DBT_TARGET_PATH` (dbt's own
+    variable), so builds of several warehouses on one checkout don't share a manifest."""
+    return DBT_PROJECT_DIR / settings().dbt_target_path
+
+
+@functools.cache
+def dbt_vars() -> dict:
+    """The defaults of the dbt project's vars (dbt_project.yml)."""
+    import yaml
+
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+
+
+def reporting_timezone() -> str:
+    """The time zone that cuts days, for dbt's periods and Dagster's daily partitions alike."""
+    return dbt_vars()["reporting_timezone"]
+
+
+def history_start() -> str:
+    """The first daily partition: `CHATSALES_HISTORY_START` (YYYY-MM-DD), default 2024-01-01.
+    Messages before it are still loaded and modelled; they just have no partition to backfill."""
+    return settings().history_start
+
+
+def export_dbt_env() -> None:
+    """Hand the configured warehouse on to dbt, which reads it from its environment
+    (dbt_project/profiles.yml) in the dbt processes this one starts."""
+    os.environ.update(warehouse().dbt_env())
