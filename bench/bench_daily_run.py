@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from dagster import DagsterEventType, DagsterInstance, build_schedule_context
 
-from chatsales.core.settings import reporting_timezone, warehouse
+from chatsales.core.settings import reporting_timezone, settings, warehouse
 from chatsales.core.warehouse import query
 from orchestration.runner import prepare_dbt
 
@@ -46,7 +46,10 @@ def main() -> None:
     args = parser.parse_args()
     prepare_dbt()
     from orchestration.assets.dbt import catch_up_config
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_definitions
+    from orchestration.resources import resources_for
+
+    defs = build_definitions(resources_for(settings()))
 
     day = args.day or last_day_with_messages()
     tz = ZoneInfo(reporting_timezone())

@@ -36,8 +36,8 @@ def bench_warehouse(url: str, landing: Path, state: Path) -> dict[str, tuple[flo
     target = Warehouse(url)
     results = {}
     for name in SOURCE_NAMES:
-        load = pipeline(name)
-        seconds, _ = timed(lambda load=load, name=name: load.run(source(name)))
+        load = pipeline(name, target)
+        seconds, _ = timed(lambda load=load, name=name: load.run(source(name, landing)))
         rows = sum(load.last_trace.last_normalize_info.row_counts.values())
         results[f"dlt load {name}"] = (seconds, rows)
     dbt = str(Path(sys.executable).with_name("dbt"))

@@ -8,7 +8,7 @@ from pathlib import Path
 import dlt
 from dlt.extract.source import DltSource
 
-from chatsales.core.settings import landing_dir, state_dir, warehouse
+from chatsales.core.settings import Warehouse, state_dir
 
 from .amocrm import amocrm
 from .bitrix24 import bitrix24
@@ -32,16 +32,18 @@ SOURCES: dict[str, tuple[Callable[[Path], DltSource], str]] = {
 SOURCE_NAMES = tuple(SOURCES)
 
 
-def source(name: str) -> DltSource:
-    """A source configured from the environment as it is now."""
+def source(name: str, landing: Path) -> DltSource:
+    """A source reading `landing` (the API sources read their dlt config)."""
     factory, _ = SOURCES[name]
-    return factory(landing_dir())
+    return factory(landing)
 
 
-def pipeline(name: str) -> dlt.Pipeline:
+def pipeline(name: str, warehouse: Warehouse | None = None) -> dlt.Pipeline:
+    """The source's pipeline into `warehouse`; with none, a pipeline that only names the
+    source's dataset (what the Dagster definitions need to describe its tables)."""
     return dlt.pipeline(
         pipeline_name=f"chatsales_{name}",
-        destination=warehouse().dlt_destination(),
+        destination=warehouse.dlt_destination() if warehouse else None,
         dataset_name=SOURCES[name][1],
         pipelines_dir=str(state_dir() / "dlt_pipelines"),
     )

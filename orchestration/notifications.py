@@ -12,7 +12,7 @@ only in the environment):
   Bot API server of your own (or a test's). The token is never logged.
 - `CHATSALES_ALERT_KINDS`: comma list of mart_anomalies kinds to alert (default: all).
 - `CHATSALES_ALERT_GRAINS`: comma list of grains, `week` and/or `month` (default `month`:
-  the steadier reading, see METRICS.md).
+  the steadier reading, see doc block metric_anomalies in dbt_project/models/docs).
 - `CHATSALES_ALERT_LOOKBACK_DAYS` (default 62): only anomalies whose period starts at most
   this many days before the last day with data in the marts. Measured from the data, not the
   clock, so a historical (demo) warehouse alerts its last two months once, not every month

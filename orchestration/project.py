@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dagster_dbt import DbtProject
 
-from chatsales.core.settings import DBT_PROJECT_DIR, dbt_target_path, export_dbt_env, warehouse
+from chatsales.core.settings import DBT_PROJECT_DIR, dbt_target_path
 
-export_dbt_env()
-
+# No target here: dbt_project/profiles.yml picks it from the warehouse that the run hands on
+# to dbt (WarehouseResource.hand_on_to_dbt). The manifest is the same for every target.
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
     target_path=dbt_target_path(),
-    target=warehouse().dbt_env()["CHATSALES_DBT_TARGET"],
 )
 # `dagster dev` parses the project itself; `chatsales run` and the tests call
 # `orchestration.runner.prepare_dbt()` first (never parse at import in production).

@@ -1,19 +1,92 @@
-"""Resources shared by the assets."""
+"""Resources shared by the assets, checks and sensors.
+
+The definitions name environment variables (`EnvVar`), never their values: what the warehouse
+is gets resolved when a run or a tick starts, so importing the definitions reads nothing from
+the environment, and a test builds definitions with resources of its own
+(`orchestration.definitions.build_definitions`)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+from dagster import ConfigurableResource, EnvVar
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
+from pydantic import Field
 
+from chatsales.core.settings import Settings, Warehouse, export_dbt_env
+
+from .notifications import AlertSettings, alert_settings
 from .project import dbt_project
 
-resources = {
+# What `chatsales ui` hands on to `dagster dev` (see Settings.dagster_environment).
+WAREHOUSE_VARIABLE = "CHATSALES_WAREHOUSE"
+LANDING_VARIABLE = "CHATSALES_LANDING"
+
+
+class WarehouseResource(ConfigurableResource):
+    """The warehouse the pipeline writes and the landing folder it loads."""
+
+    url: str = Field(description="duckdb:///path or postgresql://user:pw@host:port/db")
+    landing: str = Field(description="the landing folder (webhook files, chat exports, CSVs)")
+
+    @classmethod
+    def from_environment(cls) -> WarehouseResource:
+        return cls(url=EnvVar(WAREHOUSE_VARIABLE), landing=EnvVar(LANDING_VARIABLE))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WarehouseResource:
+        return cls(url=settings.warehouse_url, landing=str(settings.landing_dir))
+
+    @property
+    def target(self) -> Warehouse:
+        return Warehouse(self.url)
+
+    @property
+    def landing_dir(self) -> Path:
+        return Path(self.landing)
+
+    def hand_on_to_dbt(self) -> None:
+        """dbt reads its profile from its environment: put this warehouse there."""
+        export_dbt_env(self.target)
+
+
+class AlertsResource(ConfigurableResource):
+    """Where alerts go and which: the `CHATSALES_ALERT_*` / `CHATSALES_TELEGRAM_*` settings,
+    read from the environment on each tick (a changed variable counts at once), unless
+    `environment` gives them."""
+
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="the alert variables and their values, in place of the environment's",
+    )
+
+    def settings(self) -> AlertSettings:
+        return alert_settings(self.environment or None)
+
+
+def dbt_resource() -> DbtCliResource:
     # The dbt beside this interpreter: the venv's bin is not always on PATH.
-    "dbt": DbtCliResource(
+    return DbtCliResource(
         project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt"))
-    ),
-    "dlt": DagsterDltResource(),
-}
+    )
+
+
+def resources_from_environment() -> dict:
+    """The resources `dagster dev` and the daemon use: the warehouse named by env vars."""
+    return {
+        "dbt": dbt_resource(),
+        "dlt": DagsterDltResource(),
+        "warehouse": WarehouseResource.from_environment(),
+        "alerts": AlertsResource(),
+    }
+
+
+def resources_for(settings: Settings, alerts: AlertsResource | None = None) -> dict:
+    """The same resources with the values of `settings` (in-process runs, tests)."""
+    return {
+        **resources_from_environment(),
+        "warehouse": WarehouseResource.from_settings(settings),
+        "alerts": alerts or AlertsResource(),
+    }

@@ -4,6 +4,7 @@ the run shows up in the Dagster UI history, then print a short summary."""
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
@@ -14,7 +15,7 @@ from pathlib import Path
 from chatsales.core.settings import (
     DBT_PROJECT_DIR,
     dagster_home,
-    export_dbt_env,
+    settings,
     state_dir,
     warehouse,
 )
@@ -51,11 +52,11 @@ def ensure_dagster_home() -> Path:
 
 def prepare_dbt() -> None:
     """Write dbt's manifest.json, which the Dagster definitions are built from."""
-    export_dbt_env()
     dbt = Path(sys.executable).with_name("dbt")
     subprocess.run(
         [str(dbt), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR,
+        env={**os.environ, **warehouse().dbt_env()},
         check=True,
     )
 
@@ -80,11 +81,14 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
     from dagster import AssetCheckSeverity, DagsterInstance
 
     from orchestration.assets.dbt import catch_up_config
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_definitions
     from orchestration.loggers import root_cause
     from orchestration.partitions import latest_day
+    from orchestration.resources import resources_for
 
     log_path = log_path or state_dir() / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
+    config = settings()
+    defs = build_definitions(resources_for(config))
     job = defs.resolve_job_def("warehouse_job")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # dbt's and dlt's own chatter goes to the log file; progress lines to the console.
@@ -117,7 +121,7 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
         else:
             report.checks_failed.append(name)
     if result.success:
-        report.mart_rows = table_counts("marts")
+        report.mart_rows = table_counts("marts", config.warehouse)
     return report
 
 

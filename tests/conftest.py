@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from chatsales.core.settings import Warehouse
+from chatsales.core.settings import Settings, Warehouse
 
 from .http_replay import ReplayHandler
 from .postgres_server import throwaway_postgres
@@ -292,28 +292,21 @@ def story_warehouse(warehouse_builds) -> BuiltWarehouse:
 
 @pytest.fixture(scope="session")
 def dagster_defs(tmp_path_factory, demo_landing):
-    """`orchestration.definitions.defs`, imported once per session (Python caches the module)
-    with the environment pointing at a scratch DuckDB warehouse and a copy of the demo landing
-    folder, so schedules, sensors and single assets run for real without touching the shared
-    warehouses."""
+    """The project's Dagster definitions built with a warehouse resource of their own, a
+    scratch DuckDB warehouse and a copy of the demo landing folder, so schedules, sensors and
+    single assets run for real without touching the shared warehouses (and without patching
+    the environment)."""
     tmp = tmp_path_factory.mktemp("defs")
     landing = tmp / "landing"
     shutil.copytree(demo_landing, landing)
-    saved = dict(os.environ)
-    os.environ.update(
-        CHATSALES_WAREHOUSE=f"duckdb:///{tmp / 'warehouse.duckdb'}",
-        CHATSALES_LANDING=str(landing),
-        CHATSALES_STATE_DIR=str(tmp / "state"),
-        DBT_TARGET_PATH=str(tmp / "dbt_target"),
-    )
     from orchestration.runner import prepare_dbt
 
     prepare_dbt()
-    from orchestration.definitions import defs
+    from orchestration.definitions import build_definitions
+    from orchestration.resources import WarehouseResource, resources_for
 
-    yield defs
-    os.environ.clear()
-    os.environ.update(saved)
+    warehouse = WarehouseResource(url=f"duckdb:///{tmp / 'warehouse.duckdb'}", landing=str(landing))
+    return build_definitions({**resources_for(Settings()), "warehouse": warehouse})
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""METRICS.md in plain Python: the independent side of tests/test_metric_properties.py.
+"""The metric definitions (dbt doc blocks in dbt_project/models/docs) in plain Python, the
+independent side of tests/test_metric_properties.py.
 
 Reads a landing folder (managers.csv, Wazzup webhook bodies in `wazzup/*.jsonl`, amoCRM
 leads pages in `amocrm/leads_page_*.json`) and computes messages, dialogs, waits and the

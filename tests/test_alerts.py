@@ -27,8 +27,10 @@ from dagster import (
     materialize,
 )
 
+from chatsales.core.settings import Settings
 from chatsales.core.warehouse import query
 from orchestration.notifications import AlertConfigError, alert_settings
+from orchestration.resources import AlertsResource, WarehouseResource
 from orchestration.sensors import alert_sensor, run_failure_summary_sensor
 from orchestration.sensors.alerts import MAX_ALERTS_PER_TICK
 
@@ -114,7 +116,11 @@ def sensor_log(capfd) -> str:
 
 def tick(instance, cursor=None):
     """One evaluation of alert_sensor, as the daemon would run it: (skip message, new cursor)."""
-    data = alert_sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor))
+    # the warehouse the test pointed CHATSALES_WAREHOUSE at; alert settings from the env
+    warehouse = WarehouseResource.from_settings(Settings.from_environ())
+    resources = {"warehouse": warehouse, "alerts": AlertsResource()}
+    context = build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+    data = alert_sensor.evaluate_tick(context)
     assert not data.run_requests
     return data.skip_message, data.cursor
 
@@ -300,7 +306,7 @@ def test_run_failure_summary_names_the_step_and_root_cause(receiver, instance, a
         dagster_run=instance.get_run_by_id(result.run_id),
     ).for_run_failure()
     capfd.readouterr()  # the failed run's own log
-    run_failure_summary_sensor(context)
+    run_failure_summary_sensor(context, alerts=AlertsResource())
 
     log = sensor_log(capfd)
     # the innermost error, not the RuntimeError Dagster caught

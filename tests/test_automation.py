@@ -25,6 +25,8 @@ from dagster import (
     build_sensor_context,
 )
 
+from orchestration.resources import WarehouseResource
+
 from .conftest import REPO_ROOT, WAZZUP_API_KEY, WAZZUP_CHANNELS, WazzupApiReplay
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -103,15 +105,20 @@ def test_every_schedule_evaluates(dagster_defs):
     assert ingestion.job_name == "ingestion_job"
 
 
-def _landing_tick(repository, instance, cursor):
+def _landing_tick(repository, instance, cursor, landing):
     sensor = repository.get_sensor_def("landing_folder_sensor")
-    context = build_sensor_context(instance=instance, cursor=cursor, repository_def=repository)
+    warehouse = WarehouseResource(url="duckdb:///unused.duckdb", landing=str(landing))
+    context = build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        repository_def=repository,
+        resources={"warehouse": warehouse},
+    )
     result = sensor.evaluate_tick(context)
     return result, context.cursor
 
 
-def test_landing_sensor_requests_a_catch_up_run_per_change(dagster_defs, tmp_path, monkeypatch):
-    monkeypatch.setenv("CHATSALES_LANDING", str(tmp_path))
+def test_landing_sensor_requests_a_catch_up_run_per_change(dagster_defs, tmp_path):
     repository = dagster_defs.get_repository_def()
     old = time.time() - 60
     settled = tmp_path / "wazzup" / "2025-09.jsonl"
@@ -119,23 +126,23 @@ def test_landing_sensor_requests_a_catch_up_run_per_change(dagster_defs, tmp_pat
     settled.write_text('{"test":true}\n')
     os.utime(settled, (old, old))
     with DagsterInstance.ephemeral() as instance:
-        first, cursor = _landing_tick(repository, instance, None)
+        first, cursor = _landing_tick(repository, instance, None, tmp_path)
         [request] = first.run_requests
         assert repository.get_sensor_def("landing_folder_sensor").job_name == "warehouse_job"
         assert request.run_config["ops"]["dbt_message_models"]["config"]["catch_up"] is True
         assert request.partition_key  # recorded on the latest day
 
-        again, same = _landing_tick(repository, instance, cursor)
+        again, same = _landing_tick(repository, instance, cursor, tmp_path)
         assert not again.run_requests and same == cursor
 
         # a file still being written waits for a later tick
         (tmp_path / "wazzup" / "2025-10.jsonl").write_text('{"test":true}\n')
-        busy, busy_cursor = _landing_tick(repository, instance, cursor)
+        busy, busy_cursor = _landing_tick(repository, instance, cursor, tmp_path)
         assert not busy.run_requests and busy_cursor == cursor
         assert "1 still being written" in busy.skip_message
 
         os.utime(tmp_path / "wazzup" / "2025-10.jsonl", (old, old))
-        changed, new_cursor = _landing_tick(repository, instance, cursor)
+        changed, new_cursor = _landing_tick(repository, instance, cursor, tmp_path)
         assert len(changed.run_requests) == 1 and new_cursor != cursor
 
 

@@ -1,4 +1,4 @@
-"""The warehouse's metrics against an independent Python computation of METRICS.md.
+"""The warehouse's metrics against an independent Python computation of their definitions.
 
 A seeded generator writes a small company into a landing folder (managers.csv, Wazzup
 webhook bodies, amoCRM leads pages), rich in edge cases: the 72 h gap rule to the second,

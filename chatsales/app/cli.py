@@ -48,7 +48,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     # dagster-dbt looks for `dbt` on PATH when `dagster dev` prepares the project
     env = dict(os.environ)
     env["PATH"] = f"{dagster.parent}{os.pathsep}{env.get('PATH', '')}"
-    env["DAGSTER_HOME"] = str(home)
+    env.update(settings().locations(), DAGSTER_HOME=str(home))
     return subprocess.call(command, cwd=REPO_ROOT, env=env)
 
 

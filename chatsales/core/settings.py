@@ -85,6 +85,16 @@ class Settings(BaseModel):
     def warehouse(self) -> Warehouse:
         return Warehouse(self.warehouse_url)
 
+    def locations(self) -> dict[str, str]:
+        """Where things are, resolved, as the variables a child process (`dagster dev`, its
+        runs) reads: the Dagster definitions name them, they have no defaults there."""
+        return {
+            "CHATSALES_WAREHOUSE": self.warehouse_url,
+            "CHATSALES_LANDING": str(self.landing_dir),
+            "CHATSALES_STATE_DIR": str(self.state_dir),
+            "DAGSTER_HOME": str(self.dagster_home),
+        }
+
     @property
     def landing_dir(self) -> Path:
         return self.landing if self.landing.is_absolute() else REPO_ROOT / self.landing
@@ -264,7 +274,7 @@ def history_start() -> str:
     return settings().history_start
 
 
-def export_dbt_env() -> None:
-    """Hand the configured warehouse on to dbt, which reads it from its environment
-    (dbt_project/profiles.yml) in the dbt processes this one starts."""
-    os.environ.update(warehouse().dbt_env())
+def export_dbt_env(target: Warehouse | None = None) -> None:
+    """Hand the warehouse (default: the configured one) on to dbt, which reads it from its
+    environment (dbt_project/profiles.yml) in the dbt processes this one starts."""
+    os.environ.update((target or warehouse()).dbt_env())

@@ -16,6 +16,7 @@ from dagster_dbt import dbt_assets as dbt_assets_decorator
 from ..partitions import daily_partitions, window_vars
 from ..pools import WAREHOUSE_POOL
 from ..project import dbt_project
+from ..resources import WarehouseResource
 
 MESSAGE_MODELS = "int_messages+"
 # unit tests check the SQL, not the data: the test suite runs them on both engines
@@ -68,7 +69,10 @@ DBT_ASSETS = {
 
 
 @dbt_assets_decorator(**DBT_ASSETS, exclude=MESSAGE_MODELS)
-def dbt_reference_models(context: AssetExecutionContext, dbt: DbtCliResource):
+def dbt_reference_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+):
+    warehouse.hand_on_to_dbt()
     yield from dbt.cli(BUILD, context=context).stream()
 
 
@@ -79,7 +83,13 @@ def dbt_reference_models(context: AssetExecutionContext, dbt: DbtCliResource):
     # one dbt build for a whole backfill: the window reaches dbt as two vars
     backfill_policy=BackfillPolicy.single_run(),
 )
-def dbt_message_models(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+def dbt_message_models(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
+):
+    warehouse.hand_on_to_dbt()
     args = list(BUILD)
     if not config.catch_up:
         window = window_vars(context.partition_time_window)

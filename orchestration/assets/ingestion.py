@@ -1,5 +1,7 @@
 """dlt sources as Dagster assets, keyed `[raw_<source>, <table>]` like the dbt sources."""
 
+from pathlib import Path
+
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, RetryRequested
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
@@ -8,6 +10,7 @@ from chatsales.core.settings import settings
 from ingestion.pipelines import SOURCE_NAMES, pipeline, source
 
 from ..pools import WAREHOUSE_POOL
+from ..resources import WarehouseResource
 
 # Sources read over HTTP: an outage or a rate limit that outlasts the clients' own request
 # retries fails the step, which Dagster then retries after 1, 2, 4 × the base delay.
@@ -31,18 +34,22 @@ class WarehouseDltTranslator(DagsterDltTranslator):
 
 
 def _dlt_asset(source_name: str):
+    # Built here only to describe the source's tables; the run builds both again from the
+    # warehouse resource.
     @dlt_assets(
-        dlt_source=source(source_name),
+        dlt_source=source(source_name, Path(".")),
         dlt_pipeline=pipeline(source_name),
         name=f"{source_name}_raw",
         dagster_dlt_translator=WarehouseDltTranslator(),
         pool=WAREHOUSE_POOL,
     )
-    def load(context: AssetExecutionContext, dlt: DagsterDltResource):
+    def load(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource):
         try:
-            # Built again at run time: a long-running UI must see landing files that
-            # appeared after it started.
-            yield from dlt.run(context=context, dlt_source=source(source_name))
+            yield from dlt.run(
+                context=context,
+                dlt_source=source(source_name, warehouse.landing_dir),
+                dlt_pipeline=pipeline(source_name, warehouse.target),
+            )
         except Exception as error:
             if source_name not in API_SOURCES or context.retry_number >= API_RETRIES:
                 raise

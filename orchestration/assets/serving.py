@@ -1,11 +1,13 @@
-"""The serving copy of the marts that Superset reads (DuckDB warehouses only)."""
+"""The serving copy of the marts that Superset reads (DuckDB warehouses; a PostgreSQL
+warehouse serves its readers itself, and the asset has nothing to copy there)."""
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from chatsales.core.settings import serving_duckdb_path, warehouse
-from orchestration import serving
+from chatsales.core.settings import serving_duckdb_path
 
+from .. import serving
 from ..pools import WAREHOUSE_POOL
+from ..resources import WarehouseResource
 
 
 @asset(
@@ -15,13 +17,19 @@ from ..pools import WAREHOUSE_POOL
     pool=WAREHOUSE_POOL,
     description="The marts the dashboards read, copied into a separate DuckDB file and "
     "swapped in by rename: DuckDB locks a file across processes, so Superset never opens "
-    "the warehouse the pipeline writes.",
+    "the warehouse the pipeline writes. On PostgreSQL, Superset reads the warehouse itself.",
 )
-def superset_serving_duckdb(context: AssetExecutionContext) -> MaterializeResult:
-    rows = serving.publish()
-    context.log.info(f"Published {sum(rows.values()):,} rows to {serving_duckdb_path()}")
-    return MaterializeResult(metadata={"path": str(serving_duckdb_path()), **rows})
+def superset_serving_duckdb(
+    context: AssetExecutionContext, warehouse: WarehouseResource
+) -> MaterializeResult:
+    target = warehouse.target
+    if target.kind != "duckdb":
+        context.log.info(f"Superset reads {target.display_name} itself: nothing to copy")
+        return MaterializeResult(metadata={"served_from": target.display_name})
+    rows = serving.publish(target)
+    path = serving_duckdb_path(target)
+    context.log.info(f"Published {sum(rows.values()):,} rows to {path}")
+    return MaterializeResult(metadata={"path": str(path), **rows})
 
 
-# PostgreSQL serves many readers while it writes: Superset reads the warehouse itself.
-serving_assets = [superset_serving_duckdb] if warehouse().kind == "duckdb" else []
+serving_assets = [superset_serving_duckdb]

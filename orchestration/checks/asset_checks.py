@@ -17,9 +17,8 @@ from dagster import (
     asset_check,
 )
 
-from chatsales.core.settings import warehouse
-
 from ..pools import WAREHOUSE_POOL
+from ..resources import WarehouseResource
 from .great_expectations import ValidationOutcome, WarehouseBusy, data_docs_index, validate
 from .suites import SuiteFile, load_suites
 
@@ -51,9 +50,13 @@ def gx_check(suite: SuiteFile, schema: str, table: str) -> AssetChecksDefinition
         blocking=False,
         pool=WAREHOUSE_POOL,
     )
-    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    def _check(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> AssetCheckResult:
         try:
-            outcome = validate(warehouse(), schema, table, suite, run_name=context.run.run_id[:8])
+            outcome = validate(
+                warehouse.target, schema, table, suite, run_name=context.run.run_id[:8]
+            )
         except WarehouseBusy as busy:
             # Nothing is known about the data: a warning, not an error the alerts page on.
             context.log.warning(str(busy))

@@ -9,8 +9,6 @@ failing check would otherwise repeat on every scheduled run). An alert the webho
 stays unsent and is retried on the next tick.
 """
 
-from __future__ import annotations
-
 import json
 import time
 from dataclasses import dataclass, field
@@ -26,9 +24,10 @@ from dagster import (
     sensor,
 )
 
-from chatsales.core.settings import warehouse
-from orchestration.notifications import AlertSettings, alert_settings, anomaly_alert, deliver
+from chatsales.core.settings import Warehouse
 
+from ..notifications import AlertSettings, anomaly_alert, deliver
+from ..resources import AlertsResource, WarehouseResource
 from .anomalies import WarehouseUnavailable, anomaly_key, recent_anomalies
 from .checks import check_alert, check_evaluations, check_key, evaluation_of, finished_runs
 from .run_failures import run_failure_summary_sensor
@@ -47,7 +46,7 @@ class AlertCursor:
     sent_anomalies: set[str] = field(default_factory=set)  # anomaly_key of each alerted row
 
     @classmethod
-    def load(cls, raw: str | None) -> AlertCursor:
+    def load(cls, raw: str | None) -> "AlertCursor":
         data = json.loads(raw) if raw else {}
         return cls(
             data.get("checks_after"),
@@ -70,6 +69,7 @@ class Tick:
     context: SensorEvaluationContext
     settings: AlertSettings
     cursor: AlertCursor
+    warehouse: Warehouse
     sent: int = 0
     refused: bool = False  # the webhook refused one: send nothing more this tick
 
@@ -115,11 +115,11 @@ def run_in_progress(context: SensorEvaluationContext) -> bool:
 
 def alert_new_anomalies(tick: Tick) -> str | None:
     """Alerts the new anomalies; returns why they could not be read, if so."""
-    if warehouse().kind == "duckdb" and run_in_progress(tick.context):
+    if tick.warehouse.kind == "duckdb" and run_in_progress(tick.context):
         # Even a read-only open holds a lock that makes a writer's open fail.
         return "a run is in progress, the DuckDB warehouse is left alone until it ends"
     try:
-        rows, start = recent_anomalies(tick.settings)
+        rows, start = recent_anomalies(tick.settings, tick.warehouse)
     except WarehouseUnavailable as error:
         return f"warehouse not readable now ({error})"
     if start is not None:  # the window only moves forward: forget keys that fell out of it
@@ -144,8 +144,11 @@ def alert_new_anomalies(tick: Tick) -> str | None:
         "kinds to CHATSALES_ALERT_WEBHOOK_URL or a Telegram chat (log only without one)."
     ),
 )
-def alert_sensor(context: SensorEvaluationContext):
-    tick = Tick(context, alert_settings(), AlertCursor.load(context.cursor))
+def alert_sensor(
+    context: SensorEvaluationContext, warehouse: WarehouseResource, alerts: AlertsResource
+):
+    cursor = AlertCursor.load(context.cursor)
+    tick = Tick(context, alerts.settings(), cursor, warehouse.target)
     alert_failed_checks(tick)
     not_read = alert_new_anomalies(tick)
     context.update_cursor(tick.cursor.dump())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from chatsales.core.settings import Warehouse, warehouse
+from chatsales.core.settings import Warehouse
 from chatsales.core.warehouse import query
 from orchestration.notifications import ANOMALY_FIELDS, AlertSettings
 
@@ -45,13 +45,10 @@ def _driver_errors(target: Warehouse) -> tuple[type[Exception], ...]:
     return (psycopg2.Error,)
 
 
-def recent_anomalies(
-    settings: AlertSettings, target: Warehouse | None = None
-) -> tuple[list[dict], str | None]:
+def recent_anomalies(settings: AlertSettings, target: Warehouse) -> tuple[list[dict], str | None]:
     """Anomalies of the configured kinds and grains whose period starts in the lookback window,
     oldest first, and the window's first day (None for an empty mart); raises
     WarehouseUnavailable instead of a driver error."""
-    target = target or warehouse()
     try:
         rows = [dict(zip(COLUMNS, row, strict=True)) for row in query(SQL, target)]
     except _driver_errors(target) as error:

@@ -1,8 +1,6 @@
 """Sensors that refresh the marts when new data arrives: files in the landing folder, or
 rows loaded by a scheduled ingestion run (new CRM deals, API messages)."""
 
-from __future__ import annotations
-
 import hashlib
 import time
 from pathlib import Path
@@ -19,11 +17,10 @@ from dagster import (
     sensor,
 )
 
-from chatsales.core.settings import landing_dir
-
 from ..assets.dbt import catch_up_config
 from ..jobs import ingestion_job, marts_job, warehouse_job
 from ..partitions import latest_day
+from ..resources import WarehouseResource
 
 # a file younger than this may still be being written: it waits for the next tick
 SETTLE_SECONDS = 5
@@ -54,8 +51,8 @@ def landing_fingerprint(landing: Path, now: float) -> tuple[str, int, int]:
     description="New or changed files in the landing folder (CHATSALES_LANDING): load them "
     "and bring the marts up to date.",
 )
-def landing_sensor(context: SensorEvaluationContext):
-    landing = landing_dir()
+def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
+    landing = warehouse.landing_dir
     if not landing.is_dir():
         return SkipReason(f"no landing folder at {landing}")
     fingerprint, settled, unsettled = landing_fingerprint(landing, time.time())

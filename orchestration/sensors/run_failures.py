@@ -1,13 +1,11 @@
 """`run_failure_summary_sensor`: one readable summary per failed run, in the sensor's log and,
 with a webhook configured, as an alert: the job, the run, each failed step and its root cause."""
 
-from __future__ import annotations
-
 from dagster import DagsterRun, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
-from orchestration.notifications import Alert, alert_settings, deliver
-
 from ..loggers import root_cause
+from ..notifications import Alert, deliver
+from ..resources import AlertsResource
 
 
 def failure_summary(run: DagsterRun, failure_event, step_failures) -> Alert:
@@ -39,11 +37,11 @@ def failure_summary(run: DagsterRun, failure_event, step_failures) -> Alert:
     monitor_all_code_locations=True,
     description="Logs which steps of a failed run failed and why; alerts it when a webhook is set.",
 )
-def run_failure_summary_sensor(context: RunFailureSensorContext) -> None:
+def run_failure_summary_sensor(context: RunFailureSensorContext, alerts: AlertsResource) -> None:
     alert = failure_summary(
         context.dagster_run, context.failure_event, context.get_step_failure_events()
     )
     context.log.error(alert.text)
-    settings = alert_settings()
+    settings = alerts.settings()
     if settings.configured:
         deliver(alert, settings, context.log)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 START_YEAR, START_MONTH = 2025, 7  # month 1 = 2025-07; 16 months run through 2026-10
-DIALOG_GAP_HOURS = 72  # a chat silent this long starts a new dialog (METRICS.md)
+DIALOG_GAP_HOURS = 72  # a chat silent this long starts a new dialog (dbt var dialog_gap_hours)
 
 # Story 3: team conversion (won deals closed in the month / dialogs started in the month).
 TEAM_CONVERSION = 0.12
