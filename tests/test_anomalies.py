@@ -11,6 +11,8 @@ from chatsales.core.warehouse import query
 
 from .test_pipeline import _normalized
 
+pytestmark = pytest.mark.warehouse
+
 COLUMNS = (
     "manager_id, grain, period_start, metric, value, expected_low, expected_high, kind, "
     "reason_ru, reason_en, baseline_value, load_change, team_value, z_score"
@@ -174,6 +176,7 @@ def test_mart_anomalies_builds(built):
     assert all(row["reason_en"] and row["reason_ru"] for row in rows)
 
 
+@pytest.mark.postgres
 def test_duckdb_and_postgres_agree(duckdb_warehouse, postgres_warehouse):
     select = "select * from marts.mart_anomalies"
     duck = _normalized(query(select, duckdb_warehouse.warehouse))

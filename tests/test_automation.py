@@ -25,7 +25,10 @@ from dagster import (
     build_sensor_context,
 )
 
-from .conftest import REPO_ROOT, WAZZUP_API_KEY, WAZZUP_CHANNELS, WazzupApiReplay
+from .support.paths import REPO_ROOT
+from .support.wazzup_api_replay import WAZZUP_API_KEY, WAZZUP_CHANNELS, WazzupApiReplay
+
+pytestmark = pytest.mark.dagster
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

@@ -11,6 +11,8 @@ from chatsales.core.warehouse import query
 
 from .test_pipeline import _normalized
 
+pytestmark = pytest.mark.warehouse
+
 SEED = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "interventions.csv"
 METRICS = {
     "new_dialogs",
@@ -106,6 +108,7 @@ def test_mart_interventions_builds(built):
     assert not any(complete for _, _, complete in rows)
 
 
+@pytest.mark.postgres
 def test_duckdb_and_postgres_agree(duckdb_warehouse, postgres_warehouse):
     select = "select * from marts.mart_interventions"
     duck = _normalized(query(select, duckdb_warehouse.warehouse))

@@ -12,6 +12,8 @@ from chatsales.core.warehouse import query
 
 from .test_pipeline import _normalized
 
+pytestmark = pytest.mark.warehouse
+
 PERIODS_PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
 METRICS = (
     "new_dialogs", "new_dialogs_incoming", "new_dialogs_outgoing", "new_clients",
@@ -184,6 +186,7 @@ def test_team_conversion_drops_significantly_in_june_2026(story_warehouse):
     assert team["2026-07"]["value"] > june["value"] and team["2026-07"]["is_significant"] is True
 
 
+@pytest.mark.postgres
 def test_duckdb_and_postgres_agree_on_the_comparison(duckdb_warehouse, postgres_warehouse):
     select = "select * from marts.mart_period_comparison"
     duck = _normalized(query(select, duckdb_warehouse.warehouse))

@@ -8,6 +8,8 @@ import json
 import pytest
 import requests
 
+pytestmark = pytest.mark.superset
+
 DASHBOARDS = ["overview", "managers", "response-time-and-load", "conversion", "anomalies"]
 
 

@@ -17,8 +17,9 @@ from chatsales.app.superset.paths import credentials, superset_venv
 from chatsales.core.settings import dashboards_warehouse
 from chatsales.core.warehouse import connect
 
-from .conftest import REPO_ROOT, BuiltWarehouse
+from .paths import REPO_ROOT
 from .postgres_server import free_port
+from .warehouses import BuiltWarehouse
 
 BUNDLE = REPO_ROOT / "superset_exports"
 
