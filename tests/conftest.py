@@ -16,18 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from .support.background_builds import BACKGROUND, BackgroundBuilds, builds_used_by, fixtures_used
+from .support.background_builds import BACKGROUND, BackgroundBuilds, builds_used_by
 from .support.demo_landing import write_demo_landing
+from .support.layer_markers import check_layer_markers
 from .support.postgres_server import throwaway_postgres
 from .support.warehouses import BuiltWarehouse
 from .support.wazzup_api_replay import wazzup_api
 
 pytest_plugins = ["pytester"]  # tests/test_markers.py runs pytest on tiny test files
-
-# At least one of these on every test: what it needs, so `pytest -m unit` is the fast loop.
-LAYERS = ("unit", "integration", "warehouse", "postgres", "dagster", "superset", "browser")
-# Fixtures that build, start or generate something big: never in a `unit` test.
-HEAVY_FIXTURES = {"warehouse_builds", "postgres_url", "demo_landing", "dagster_defs"}
 
 
 def pytest_configure(config):
@@ -39,23 +35,7 @@ def pytest_configure(config):
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: an unmarked test fails every run
 def pytest_collection_modifyitems(config, items):
-    unmarked = [i.nodeid for i in items if not any(i.get_closest_marker(m) for m in LAYERS)]
-    if unmarked:
-        raise pytest.UsageError(
-            f"tests without a layer marker ({', '.join(LAYERS)}; see pyproject.toml):\n  "
-            + "\n  ".join(unmarked)
-        )
-    builds = set().union(*(b.users for b in BACKGROUND.values()))
-    heavy_units = [
-        item.nodeid
-        for item in items
-        if item.get_closest_marker("unit") and fixtures_used(item) & (HEAVY_FIXTURES | builds)
-    ]
-    if heavy_units:
-        raise pytest.UsageError(
-            "`unit` tests that use a warehouse build, PostgreSQL, the demo landing or Dagster "
-            "definitions:\n  " + "\n  ".join(heavy_units)
-        )
+    check_layer_markers(items)
 
 
 @pytest.fixture(scope="session")

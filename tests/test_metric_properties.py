@@ -6,7 +6,7 @@ runs of client and manager messages, outreach with and without answers, missed c
 service lines inside waits, replies by a colleague or from the phone, waits across nights,
 weekends, holidays and a working Saturday, Moscow midnight, one client on two messengers,
 and waits still open at the end of data. `chatsales run` builds it into DuckDB;
-tests/reference_metrics.py computes the same definitions from the landing files, and every
+tests/support/reference_metrics.py computes the same definitions from the landing files, and every
 row of fct_dialogs, fct_waits and mart_manager_metrics (channel 'all') must agree.
 
 CHATSALES_PROPERTY_SEED picks another random company (the scripted cases stay).

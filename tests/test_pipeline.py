@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from collections import Counter
@@ -17,6 +16,7 @@ from chatsales.core.settings import DBT_PROJECT_DIR
 from chatsales.core.warehouse import query, table_counts
 
 from .support.cli import run_cli, warehouse_env
+from .support.comparable_rows import comparable_rows
 from .support.demo_landing import UNMAPPED_CHANNEL
 
 MARTS = [
@@ -132,17 +132,6 @@ def test_won_deals_per_month_match_the_crm_pages(built, demo_landing):
     assert actual == dict(expected)
 
 
-def _normalized(rows):
-    def value(v):
-        if isinstance(v, float):
-            return None if math.isnan(v) else round(v, 6)
-        if hasattr(v, "is_finite"):  # Decimal from PostgreSQL
-            return round(float(v), 6)
-        return str(v) if v is not None else None
-
-    return sorted(tuple(value(v) for v in row) for row in rows)
-
-
 @pytest.mark.warehouse
 @pytest.mark.postgres
 def test_duckdb_and_postgres_agree(duckdb_warehouse, postgres_warehouse):
@@ -160,8 +149,8 @@ def test_duckdb_and_postgres_agree(duckdb_warehouse, postgres_warehouse):
             )
         ]
         select = f"select {', '.join(columns)} from marts.{table} order by {order}"
-        duck = _normalized(query(select, duckdb_warehouse.warehouse))
-        pg = _normalized(query(select, postgres_warehouse.warehouse))
+        duck = comparable_rows(query(select, duckdb_warehouse.warehouse))
+        pg = comparable_rows(query(select, postgres_warehouse.warehouse))
         assert len(duck) == len(pg) > 0, table
         assert duck == pg, table
 

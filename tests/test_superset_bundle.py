@@ -17,8 +17,7 @@ from chatsales.core.settings import Warehouse
 
 from .support.http_replay import ReplayHandler
 from .support.paths import REPO_ROOT
-from .support.superset_server import BUNDLE
-from .test_superset_security import DASHBOARDS, _listing
+from .support.superset_server import BUNDLE, DASHBOARDS, listing
 
 KINDS = ("databases", "datasets", "charts", "dashboards")
 
@@ -33,7 +32,7 @@ def _bundle_uuids(root) -> dict[str, set[str]]:
 def _counts(superset) -> dict[str, int]:
     admin = superset.session()
     resources = ("database", "dataset", "chart", "dashboard", "rowlevelsecurity")
-    return {r: len(_listing(admin, superset.url, r)) for r in resources}
+    return {r: len(listing(admin, superset.url, r)) for r in resources}
 
 
 @pytest.mark.superset
@@ -42,7 +41,7 @@ def test_the_bundle_imports_every_dashboard_published(superset):
     assert len(committed["dashboards"]) == len(DASHBOARDS)
     assert sorted(superset.imported["dashboards"]) == sorted(DASHBOARDS)
     assert superset.imported["charts"] == len(committed["charts"])
-    dashboards = _listing(superset.session(), superset.url, "dashboard")
+    dashboards = listing(superset.session(), superset.url, "dashboard")
     assert all(d["published"] for d in dashboards)
     assert _counts(superset) == {
         "database": 1,
@@ -74,7 +73,7 @@ def test_an_edited_bundle_updates_its_chart_in_place(superset_duckdb, tmp_path):
     before = _counts(superset_duckdb)
     try:
         client.import_bundle(*args, edited, superset_duckdb.built.warehouse)
-        titles = [c["slice_name"] for c in _listing(superset_duckdb.session(), args[0], "chart")]
+        titles = [c["slice_name"] for c in listing(superset_duckdb.session(), args[0], "chart")]
         assert "Edited in git" in titles and chart["slice_name"] not in titles
         assert _counts(superset_duckdb) == before
     finally:

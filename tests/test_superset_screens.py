@@ -11,7 +11,7 @@ import pytest
 
 from .support.browser import CHROMIUM, local_page
 from .support.paths import REPO_ROOT
-from .test_superset_security import DASHBOARDS
+from .support.superset_server import DASHBOARDS
 
 pytestmark = [pytest.mark.superset, pytest.mark.browser]
 

@@ -58,7 +58,7 @@ class Background:
     users: set[str]
 
 
-# name -> how to start it; filled as conftest and the test modules are imported
+# name -> how to start it; filled as support/warehouses.py and the test modules are imported
 BACKGROUND: dict[str, Background] = {}
 
 
