@@ -79,7 +79,8 @@ def postgres_warehouse(warehouse_builds) -> BuiltWarehouse:
     scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def built(request) -> BuiltWarehouse:
-    """Each test that takes `built` runs on both warehouses."""
+    """Each test that takes `built` runs on both warehouses; on PostgreSQL it is marked
+    `postgres`."""
     return request.getfixturevalue(f"{request.param}_warehouse")
 
 
@@ -137,5 +138,6 @@ def superset_postgres(postgres_warehouse, tmp_path_factory):
     scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def superset(request):
-    """Each test that takes `superset` runs on both warehouses."""
+    """Each test that takes `superset` runs on both warehouses; on PostgreSQL it is marked
+    `postgres`."""
     return request.getfixturevalue(f"superset_{request.param}")
