@@ -34,7 +34,7 @@ from orchestration.resources import AlertsResource, WarehouseResource
 from orchestration.sensors import alert_sensor, run_failure_summary_sensor
 from orchestration.sensors.alerts import MAX_ALERTS_PER_TICK
 
-from .http_replay import ReplayHandler
+from .support.http_replay import ReplayHandler
 
 TOKEN = "123456:secret-bot-token"
 LAST_DAY = "(select max(period_start) from marts.mart_manager_metrics where grain = 'day')"
@@ -130,6 +130,8 @@ def count(path, sql: str) -> int:
         return conn.execute(sql).fetchone()[0]
 
 
+@pytest.mark.warehouse
+@pytest.mark.dagster
 def test_each_new_anomaly_posts_once(warehouse_copy, receiver, instance, alert_env):
     alert_env.setenv("CHATSALES_ALERT_WEBHOOK_URL", f"{receiver.url}/hooks/sales")
     expected = count(
@@ -167,6 +169,8 @@ def test_each_new_anomaly_posts_once(warehouse_copy, receiver, instance, alert_e
     assert len(receiver.posts) == expected + 1
 
 
+@pytest.mark.warehouse
+@pytest.mark.dagster
 def test_kinds_grains_and_lookback_select_the_rows(warehouse_copy, receiver, instance, alert_env):
     alert_env.setenv("CHATSALES_ALERT_WEBHOOK_URL", receiver.url)
     alert_env.setenv("CHATSALES_ALERT_KINDS", "too_few_messages, slow_response")
@@ -186,6 +190,8 @@ def test_kinds_grains_and_lookback_select_the_rows(warehouse_copy, receiver, ins
     assert all(b["reason_ru"] in b["text"] for b in bodies)
 
 
+@pytest.mark.warehouse
+@pytest.mark.dagster
 def test_telegram_format_and_refusals_are_retried(
     warehouse_copy, receiver, instance, alert_env, capfd
 ):
@@ -219,6 +225,8 @@ def test_telegram_format_and_refusals_are_retried(
     assert len(receiver.posts) == 2 + len(delivered)
 
 
+@pytest.mark.warehouse
+@pytest.mark.dagster
 def test_without_a_url_alerts_are_logged_only(warehouse_copy, receiver, instance, capfd):
     message, cursor = tick(instance)
     assert receiver.posts == []
@@ -242,6 +250,7 @@ def tiny_assets(passes: bool):
     return [tiny_table, has_rows]
 
 
+@pytest.mark.dagster
 def test_a_failing_check_alerts_once_until_it_passes_again(receiver, instance, alert_env, tmp_path):
     empty = tmp_path / "empty.duckdb"  # a warehouse whose marts are not built yet
     duckdb.connect(str(empty)).close()
@@ -267,6 +276,8 @@ def test_a_failing_check_alerts_once_until_it_passes_again(receiver, instance, a
     assert len(receiver.posts) == 2, "failing again after a pass: alerted again"
 
 
+@pytest.mark.warehouse
+@pytest.mark.dagster
 def test_a_locked_warehouse_is_skipped_not_crashed(warehouse_copy, receiver, instance, alert_env):
     alert_env.setenv("CHATSALES_ALERT_WEBHOOK_URL", receiver.url)
     holder = subprocess.Popen(
@@ -286,6 +297,7 @@ def test_a_locked_warehouse_is_skipped_not_crashed(warehouse_copy, receiver, ins
     assert receiver.posts
 
 
+@pytest.mark.dagster
 def test_run_failure_summary_names_the_step_and_root_cause(receiver, instance, alert_env, capfd):
     alert_env.setenv("CHATSALES_ALERT_WEBHOOK_URL", receiver.url)
 
@@ -321,6 +333,8 @@ def test_run_failure_summary_names_the_step_and_root_cause(receiver, instance, a
     assert body["failed_steps"] == [{"step": "wazzup_messages", "cause": cause}]
 
 
+@pytest.mark.warehouse
+@pytest.mark.dagster
 def test_a_first_start_sends_at_most_a_batch_a_tick(warehouse_copy, receiver, instance, alert_env):
     alert_env.setenv("CHATSALES_ALERT_WEBHOOK_URL", receiver.url)
     alert_env.setenv("CHATSALES_ALERT_GRAINS", "month,week")
@@ -336,6 +350,7 @@ def test_a_first_start_sends_at_most_a_batch_a_tick(warehouse_copy, receiver, in
     assert len({body["text"] for body in receiver.bodies()}) == total
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("name", "value"), [
     ("CHATSALES_ALERT_KINDS", "overlaod"),
     ("CHATSALES_ALERT_GRAINS", "day"),
@@ -349,6 +364,9 @@ def test_a_setting_that_cannot_work_fails_loudly(name, value):
     assert "secret-path" not in str(raised.value)
 
 
+@pytest.mark.warehouse
+@pytest.mark.postgres
+@pytest.mark.dagster
 def test_postgres_warehouse_alerts_the_same_rows(postgres_warehouse, receiver, instance, alert_env):
     """Read only: the shared PostgreSQL warehouse is not changed."""
     target = postgres_warehouse.warehouse
@@ -366,6 +384,8 @@ def test_postgres_warehouse_alerts_the_same_rows(postgres_warehouse, receiver, i
     assert len(receiver.bodies("anomaly")) == expected
 
 
+@pytest.mark.warehouse
+@pytest.mark.dagster
 def test_a_running_run_keeps_the_sensor_off_the_duckdb_file(
     warehouse_copy, receiver, instance, alert_env
 ):

@@ -15,8 +15,10 @@ import pytest
 from ingestion.amocrm import amocrm
 from ingestion.phones import normalize_phone, normalize_phones
 
-from .dlt_helpers import load, rows
-from .http_replay import ReplayHandler
+from .support.dlt_helpers import load, rows
+from .support.http_replay import ReplayHandler
+
+pytestmark = pytest.mark.integration
 
 FIXTURES = Path(__file__).parent / "fixtures" / "amocrm"
 CONTACT_FILES = ["contacts_page_0001.json", "contacts_page_0002.json"]

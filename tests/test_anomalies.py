@@ -9,7 +9,9 @@ import pytest
 
 from chatsales.core.warehouse import query
 
-from .test_pipeline import _normalized
+from .support.comparable_rows import comparable_rows
+
+pytestmark = pytest.mark.warehouse
 
 COLUMNS = (
     "manager_id, grain, period_start, metric, value, expected_low, expected_high, kind, "
@@ -174,9 +176,10 @@ def test_mart_anomalies_builds(built):
     assert all(row["reason_en"] and row["reason_ru"] for row in rows)
 
 
+@pytest.mark.postgres
 def test_duckdb_and_postgres_agree(duckdb_warehouse, postgres_warehouse):
     select = "select * from marts.mart_anomalies"
-    duck = _normalized(query(select, duckdb_warehouse.warehouse))
-    pg = _normalized(query(select, postgres_warehouse.warehouse))
+    duck = comparable_rows(query(select, duckdb_warehouse.warehouse))
+    pg = comparable_rows(query(select, postgres_warehouse.warehouse))
     assert len(duck) == len(pg) > 0
     assert duck == pg

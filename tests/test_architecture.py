@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # a module's layer is the first prefix that matches; a layer imports only layers <= its own
 LAYERS = [

@@ -27,7 +27,10 @@ from dagster import (
 
 from orchestration.resources import WarehouseResource
 
-from .conftest import REPO_ROOT, WAZZUP_API_KEY, WAZZUP_CHANNELS, WazzupApiReplay
+from .support.paths import REPO_ROOT
+from .support.wazzup_api_replay import WAZZUP_API_KEY, WAZZUP_CHANNELS, WazzupApiReplay
+
+pytestmark = pytest.mark.dagster
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

@@ -20,15 +20,17 @@ from dagster import AssetKey, DagsterInstance
 from chatsales.core.settings import Warehouse
 from chatsales.core.warehouse import query
 
-from .browser import CHROMIUM
-from .conftest import REPO_ROOT
-from .dagster_ui import (
+from .support.browser import CHROMIUM
+from .support.dagster_ui import (
     DagsterUI,
     dagster_ui,
     launch_partition_backfill,
     screenshot_page,
     wait_for_backfill,
 )
+from .support.paths import REPO_ROOT
+
+pytestmark = [pytest.mark.warehouse, pytest.mark.dagster, pytest.mark.browser]
 
 SCREENSHOT = REPO_ROOT / "test-artifacts" / "dagster" / "backfill_fct_messages.png"
 WINDOW = ["2025-09-16", "2025-09-17", "2025-09-18"]

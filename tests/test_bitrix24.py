@@ -19,8 +19,10 @@ from ingestion.bitrix24 import bitrix24
 from ingestion.bitrix24 import client as bitrix24_client
 from ingestion.bitrix24.client import Bitrix24Client, Bitrix24Error
 
-from .dlt_helpers import load, rows
-from .http_replay import ReplayHandler
+from .support.dlt_helpers import load, rows
+from .support.http_replay import ReplayHandler
+
+pytestmark = pytest.mark.integration
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bitrix24"
 TOKEN = "s3cr3t-t0ken"

@@ -11,12 +11,16 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
 from dagster import DagsterEventType, DagsterInstance
 
 from chatsales.core.settings import Warehouse
 from chatsales.core.warehouse import query
 
-from .conftest import REPO_ROOT, warehouse_env
+from .support.cli import warehouse_env
+from .support.paths import REPO_ROOT
+
+pytestmark = pytest.mark.dagster
 
 INGEST = """
 import sys

@@ -10,14 +10,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .browser import CHROMIUM
-from .conftest import REPO_ROOT
-from .dagster_ui import (
+from .support.browser import CHROMIUM
+from .support.dagster_ui import (
     LOCATIONS,
     dagster_ui,
     screenshot_asset_graph,
     screenshot_page,
 )
+from .support.paths import REPO_ROOT
+
+pytestmark = [pytest.mark.warehouse, pytest.mark.dagster]
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "dagster"
 LINEAGE = [
@@ -88,6 +90,7 @@ def test_run_of_chatsales_run_is_in_history(duckdb_ui, duckdb_warehouse):
     assert run_id in [r["runId"] for r in history]
 
 
+@pytest.mark.browser
 def test_screenshots_of_asset_graph_and_runs(duckdb_ui, duckdb_warehouse):
     if not Path(CHROMIUM).exists():
         pytest.skip("no chromium (Debian: apt-get install chromium) for the screenshots")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from dagster import AssetKey, Definitions
 
+pytestmark = pytest.mark.dagster
+
 
 @pytest.fixture(scope="module")
 def defs(dagster_defs) -> Definitions:

@@ -209,6 +209,7 @@ def tree(landing: Path) -> dict[str, bytes]:
     return {str(p.relative_to(landing)): p.read_bytes() for p in landing.rglob("*") if p.is_file()}
 
 
+@pytest.mark.unit
 def test_same_seed_same_bytes_other_seed_differs(small: Path, tmp_path: Path) -> None:
     summary = generate_demo(tmp_path / "a", seed=42, **SMALL)
     again = tree(tmp_path / "a")
@@ -220,6 +221,7 @@ def test_same_seed_same_bytes_other_seed_differs(small: Path, tmp_path: Path) ->
     assert all(other[name] != again[name] for name in ("managers.csv", "wazzup/2025-07.jsonl"))
 
 
+@pytest.mark.unit
 def test_rerun_replaces_own_files_only(tmp_path: Path) -> None:
     reused, fresh = tmp_path / "reused", tmp_path / "fresh"
     generate_demo(reused, seed=1, scale=0.05, months=4)
@@ -234,6 +236,7 @@ def test_rerun_replaces_own_files_only(tmp_path: Path) -> None:
     assert tree(fresh) == {k: v for k, v in tree(reused).items() if k != "wazzup/notes.txt"}
 
 
+@pytest.mark.unit
 def test_managers_csv(small: Path) -> None:
     text = (small / "managers.csv").read_text(encoding="utf-8")
     assert text.splitlines()[0] == HEADER
@@ -246,6 +249,7 @@ def test_managers_csv(small: Path) -> None:
         assert re.search("[а-яА-Я]", r["name"])
 
 
+@pytest.mark.unit
 def test_wazzup_lines(small: Path) -> None:
     managers = read_managers(small)
     owner = {c: m for m in managers for c in m["wazzup_channel_ids"].split(";")}
@@ -322,6 +326,7 @@ def check_api_pages(pages: list[dict[str, Any]], resource: str) -> list[dict[str
     return items
 
 
+@pytest.mark.unit
 def test_amocrm_pages(small: Path) -> None:
     for lead in check_api_pages(lead_pages(small), "leads"):
         assert lead["status_id"] in OPEN_STATUSES | {142, 143}
@@ -340,6 +345,7 @@ def test_amocrm_pages(small: Path) -> None:
     assert all(u["rights"]["is_active"] for u in people)
 
 
+@pytest.mark.unit
 def test_amocrm_contacts_pages(small: Path) -> None:
     contacts = check_api_pages(api_pages(small, "contacts"), "contacts")
     rows = {row["id"]: row for row in map(contact_row, contacts)}  # the connector's parser
@@ -389,6 +395,7 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> Stats:
     return stats
 
 
+@pytest.mark.integration
 def test_story_volume_and_shape(full: Stats) -> None:
     assert full.months[0] == "2025-07" and full.months[-1] == "2026-10"
     assert len(full.months) == 16
@@ -402,6 +409,7 @@ def test_story_volume_and_shape(full: Stats) -> None:
     assert 0.01 <= full.dual_chats / full.chats <= 0.05
 
 
+@pytest.mark.integration
 def test_story_growth_and_fall(full: Stats) -> None:
     first, last = full.months[0], full.months[-1]
     assert 13.5 <= full.won["m01", first] <= 16.5
@@ -410,6 +418,7 @@ def test_story_growth_and_fall(full: Stats) -> None:
     assert 54 <= full.won["m02", last] <= 66
 
 
+@pytest.mark.integration
 def test_story_team_conversion_dip(full: Stats) -> None:
     for month in full.months:
         rate = full.team(full.won, month) / full.team(full.dialogs, month)
@@ -417,6 +426,7 @@ def test_story_team_conversion_dip(full: Stats) -> None:
         assert abs(rate - expected) <= 0.015, (month, rate)
 
 
+@pytest.mark.integration
 def test_story_overload_and_slowdown(full: Stats) -> None:
     before, late = full.months[:-2], full.months[-2:]
 
@@ -435,6 +445,7 @@ def test_story_overload_and_slowdown(full: Stats) -> None:
         assert 0.8 <= slowdown(manager) <= 1.25, manager
 
 
+@pytest.mark.integration
 def test_story_messages_per_dialog(full: Stats) -> None:
     assert 1.8 <= full.per_dialog("m05") <= 3.2
     assert full.per_dialog("m06") >= 25
@@ -442,6 +453,7 @@ def test_story_messages_per_dialog(full: Stats) -> None:
         assert 6 <= full.per_dialog(manager) <= 12, manager
 
 
+@pytest.mark.integration
 def test_story_cohort_conversion(full: Stats) -> None:
     """Won deals link back to a dialog that started at most 30 days earlier: cohort conversion
     tracks the calendar conversion, lower by the chats no CRM contact key reaches (Instagram,

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CHATSALES, REPO_ROOT, run_cli, warehouse_env
+from .support.cli import CHATSALES, run_cli, warehouse_env
+from .support.paths import REPO_ROOT
 
 METRIC_DOCS = [
     "metric_message_grain", "metric_sender_kind", "metric_dialog", "metric_dialog_direction",
@@ -122,6 +123,7 @@ def docs_server(docs_site) -> str:
         server.wait(timeout=30)
 
 
+@pytest.mark.unit
 def test_docs_refuse_a_warehouse_that_was_not_built(tmp_path):
     env = warehouse_env(tmp_path, f"duckdb:///{tmp_path / 'never_built.duckdb'}", tmp_path)
     env.update(DBT_TARGET_PATH=str(tmp_path / "target"), DBT_LOG_PATH=str(tmp_path / "logs"))
@@ -132,6 +134,7 @@ def test_docs_refuse_a_warehouse_that_was_not_built(tmp_path):
     assert not (tmp_path / "never_built.duckdb").exists()
 
 
+@pytest.mark.warehouse
 def test_every_mart_and_every_column_is_described(manifest, catalog):
     marts = mart_models(manifest)
     assert "model.chatsales.mart_manager_metrics" in marts
@@ -147,6 +150,7 @@ def test_every_mart_and_every_column_is_described(manifest, catalog):
     assert not undescribed, f"marts without a description: {undescribed}"
 
 
+@pytest.mark.warehouse
 def test_every_metric_doc_block_exists(manifest):
     blocks = {doc["name"]: doc["block_contents"] for doc in manifest["docs"].values()}
     missing = [name for name in [*METRIC_DOCS, "__overview__"] if not blocks.get(name, "").strip()]
@@ -158,6 +162,7 @@ def test_every_metric_doc_block_exists(manifest):
         assert f"model.chatsales.{mart}" in overview
 
 
+@pytest.mark.warehouse
 def test_doc_references_in_marts_render_their_blocks(manifest):
     """Wherever a mart's yml uses {{ doc() }}, the block exists and its text is rendered."""
     docs = manifest["docs"]
@@ -174,6 +179,7 @@ def test_doc_references_in_marts_render_their_blocks(manifest):
     assert not unrendered, f"doc() references that do not render: {unrendered}"
 
 
+@pytest.mark.warehouse
 def test_doc_blocks_stand_on_their_own_lines(manifest):
     """A metric block opens with a heading and holds bullets: used mid-sentence, as in
     "Dialogs started ({{ doc('metric_dialog') }}).", its heading shows as '### Dialog' text.
@@ -197,6 +203,7 @@ def test_doc_blocks_stand_on_their_own_lines(manifest):
     assert not inline, f"doc() used inside a sentence (its heading renders as text): {inline}"
 
 
+@pytest.mark.warehouse
 def test_mart_manager_metrics_descriptions_reference_metric_doc_blocks(manifest):
     node = manifest["nodes"]["model.chatsales.mart_manager_metrics"]
     used = set(node.get("doc_blocks", []))
@@ -207,6 +214,7 @@ def test_mart_manager_metrics_descriptions_reference_metric_doc_blocks(manifest)
     assert {block.rsplit(".", 1)[-1] for block in used} <= set(METRIC_DOCS)
 
 
+@pytest.mark.warehouse
 def test_the_five_dashboards_are_exposures(manifest):
     for name, (slug, marts) in EXPOSURES.items():
         exposure = manifest["exposures"].get(f"exposure.chatsales.{name}")
@@ -218,6 +226,7 @@ def test_the_five_dashboards_are_exposures(manifest):
         assert set(exposure["depends_on"]["nodes"]) == {f"model.chatsales.{m}" for m in marts}
 
 
+@pytest.mark.warehouse
 def test_docs_server_serves_the_site(docs_server):
     status, index = get(docs_server + "index.html")
     assert status == 200 and b"dbt" in index
@@ -228,6 +237,8 @@ def test_docs_server_serves_the_site(docs_server):
     assert refused.value.code == 404
 
 
+@pytest.mark.warehouse
+@pytest.mark.browser
 def test_docs_page_of_mart_manager_metrics_in_chromium(docs_server, manifest):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:

@@ -125,6 +125,7 @@ def scratch_copy(target: Warehouse, source: str, *statements: str) -> str:
     return table
 
 
+@pytest.mark.unit
 def test_suite_files_are_gx_suites_with_known_tables():
     suites = load_suites()
     assert {suite.name for suite in suites} >= {
@@ -141,6 +142,7 @@ def test_suite_files_are_gx_suites_with_known_tables():
     assert checked == expected
 
 
+@pytest.mark.warehouse
 def test_every_suite_passes_on_demo_data(built):
     for suite in load_suites():
         for schema, table in suite.tables:
@@ -153,6 +155,7 @@ def test_every_suite_passes_on_demo_data(built):
                 assert not outcome.skipped and not outcome.failed
 
 
+@pytest.mark.warehouse
 @pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
 def test_suite_fails_on_a_broken_row(scratch, case):
     suite, source, statement, expectation, column = BROKEN[case]
@@ -163,6 +166,7 @@ def test_suite_fails_on_a_broken_row(scratch, case):
     assert outcome.failed[0].observed
 
 
+@pytest.mark.warehouse
 def test_freshness_runs_only_when_configured(scratch, monkeypatch):
     monkeypatch.setenv(FRESHNESS_ENV, "6")
     stale = validate(scratch, "marts", "fct_messages", "fct_messages_freshness")
@@ -191,6 +195,8 @@ def check_job_result(env: dict[str, str], monkeypatch):
     return result.get_asset_check_evaluations()
 
 
+@pytest.mark.warehouse
+@pytest.mark.dagster
 def test_asset_checks_pass_in_dagster_and_build_data_docs(duckdb_warehouse, monkeypatch):
     evaluations = check_job_result(duckdb_warehouse.env, monkeypatch)
     assert len(evaluations) == sum(len(check.check_keys) for check in gx_checks)
@@ -206,6 +212,7 @@ def test_asset_checks_pass_in_dagster_and_build_data_docs(duckdb_warehouse, monk
     assert "fct_messages on marts.fct_messages (duckdb)</a> — passed" in index
 
 
+@pytest.mark.warehouse
 def test_locked_duckdb_fails_the_checks_as_busy(duckdb_warehouse, monkeypatch):
     path = str(duckdb_warehouse.warehouse.duckdb_path)
     holder = subprocess.Popen(

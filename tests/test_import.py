@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FIXTURES, run_cli
+from .support.cli import run_cli
+from .support.paths import FIXTURES
+
+pytestmark = pytest.mark.integration
 
 WHATSAPP = FIXTURES / "whatsapp/landing/whatsapp"
 GOOD_WHATSAPP = WHATSAPP / "m01/Чат WhatsApp с Анна Клиентова.txt"

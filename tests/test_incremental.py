@@ -14,7 +14,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .conftest import DEMO_ARGS, built_in_background, run_cli_ok, warehouse_env
+from .support.background_builds import built_in_background
+from .support.cli import run_cli_ok, warehouse_env
+from .support.demo_landing import DEMO_ARGS
+
+pytestmark = pytest.mark.warehouse
 
 LATE_MONTH_FILE = "2025-10.jsonl"  # the fourth month of DEMO_ARGS (from 2025-07)
 COMPARED_TABLES = [

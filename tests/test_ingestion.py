@@ -16,8 +16,10 @@ from ingestion.amocrm import amocrm
 from ingestion.directory import directory
 from ingestion.wazzup import wazzup_landing
 
-from .dlt_helpers import load, rows
-from .http_replay import ReplayHandler
+from .support.dlt_helpers import load, rows
+from .support.http_replay import ReplayHandler
+
+pytestmark = pytest.mark.integration
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -9,7 +9,9 @@ import pytest
 
 from chatsales.core.warehouse import query
 
-from .test_pipeline import _normalized
+from .support.comparable_rows import comparable_rows
+
+pytestmark = pytest.mark.warehouse
 
 SEED = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "interventions.csv"
 METRICS = {
@@ -106,9 +108,10 @@ def test_mart_interventions_builds(built):
     assert not any(complete for _, _, complete in rows)
 
 
+@pytest.mark.postgres
 def test_duckdb_and_postgres_agree(duckdb_warehouse, postgres_warehouse):
     select = "select * from marts.mart_interventions"
-    duck = _normalized(query(select, duckdb_warehouse.warehouse))
-    pg = _normalized(query(select, postgres_warehouse.warehouse))
+    duck = comparable_rows(query(select, duckdb_warehouse.warehouse))
+    pg = comparable_rows(query(select, postgres_warehouse.warehouse))
     assert len(duck) == len(pg) > 0
     assert duck == pg

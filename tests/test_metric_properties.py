@@ -6,7 +6,7 @@ runs of client and manager messages, outreach with and without answers, missed c
 service lines inside waits, replies by a colleague or from the phone, waits across nights,
 weekends, holidays and a working Saturday, Moscow midnight, one client on two messengers,
 and waits still open at the end of data. `chatsales run` builds it into DuckDB;
-tests/reference_metrics.py computes the same definitions from the landing files, and every
+tests/support/reference_metrics.py computes the same definitions from the landing files, and every
 row of fct_dialogs, fct_waits and mart_manager_metrics (channel 'all') must agree.
 
 CHATSALES_PROPERTY_SEED picks another random company (the scripted cases stay).
@@ -32,8 +32,10 @@ import pytest
 from chatsales.core.settings import Warehouse
 from chatsales.core.warehouse import connect
 
-from . import reference_metrics as rm
-from .conftest import REPO_ROOT, built_in_background, run_cli_ok, warehouse_env
+from .support import reference_metrics as rm
+from .support.background_builds import built_in_background
+from .support.cli import run_cli_ok, warehouse_env
+from .support.paths import REPO_ROOT
 
 SEED = int(os.environ.get("CHATSALES_PROPERTY_SEED", "4"))
 MSK = ZoneInfo("Europe/Moscow")
@@ -669,6 +671,7 @@ def property_warehouse(warehouse_builds) -> Warehouse:
 # -- the reference itself, on the scripted cases -------------------------------------------
 
 
+@pytest.mark.unit
 def test_reference_gap_rule_and_runs(generated):
     b = generated
     assert b.dialog_of("gap_exactly_72h") is b.dialog_of("gap_first")
@@ -685,6 +688,7 @@ def test_reference_gap_rule_and_runs(generated):
     assert b.wait_of("unknown_author_wait").credited_manager_id == "m02"
 
 
+@pytest.mark.unit
 def test_reference_dialog_kinds(generated):
     b = generated
     unanswered = b.dialog_of("outreach_unanswered")
@@ -700,6 +704,7 @@ def test_reference_dialog_kinds(generated):
     assert b.dialog_of("unmapped_by_m02").owner_manager_id == "m02"
 
 
+@pytest.mark.unit
 def test_reference_one_client_on_two_messengers(generated):
     b = generated
     whatsapp, telegram = b.dialog_of("dual_whatsapp"), b.dialog_of("dual_telegram")
@@ -710,6 +715,7 @@ def test_reference_one_client_on_two_messengers(generated):
     )  # fmt: skip
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("name", "calendar_s", "business_s"),
     [
@@ -730,6 +736,7 @@ def test_reference_business_seconds(generated, name, calendar_s, business_s):
     assert math.isclose(wait.business_response_time_s, business_s, abs_tol=1e-6)
 
 
+@pytest.mark.unit
 def test_reference_periods_and_end_of_data(generated):
     b = generated
     tz = b.reference.settings.timezone
@@ -756,6 +763,7 @@ def test_reference_periods_and_end_of_data(generated):
     assert b.dialog_of("pending_outreach").is_unanswered_outreach
 
 
+@pytest.mark.unit
 def test_generated_data_is_rich(generated):
     """The random part, too, holds every kind of case (guards the generator)."""
     ref = generated.reference
@@ -855,6 +863,7 @@ METRIC_COLUMNS = [
 GRAINS = ["day", "week", "month"]
 
 
+@pytest.mark.warehouse
 def test_dialogs_match_the_reference(generated, property_warehouse):
     ref = generated.reference
     expected = {
@@ -870,6 +879,7 @@ def test_dialogs_match_the_reference(generated, property_warehouse):
     assert_same_rows("fct_dialogs", expected, actual)
 
 
+@pytest.mark.warehouse
 def test_waits_match_the_reference(generated, property_warehouse):
     ref = generated.reference
     expected = {
@@ -896,6 +906,7 @@ def mart_rows(warehouse: Warehouse, grain: str, columns: list[str]) -> dict[Any,
     )
 
 
+@pytest.mark.warehouse
 @pytest.mark.parametrize("grain", GRAINS)
 def test_manager_metrics_match_the_reference(generated, property_warehouse, grain):
     """Every metric of every manager and the team; a row one side lacks reads as a period
@@ -912,6 +923,7 @@ def test_manager_metrics_match_the_reference(generated, property_warehouse, grai
     assert_same_rows(f"mart_manager_metrics ({grain}, channel 'all')", expected, actual)
 
 
+@pytest.mark.warehouse
 @pytest.mark.parametrize("grain", GRAINS)
 def test_peak_concurrency_and_row_set_match_the_reference(generated, property_warehouse, grain):
     """A row per period with any activity, an open wait included; the day's peak of

@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from chatsales.core.settings import DBT_PROJECT_DIR
 from chatsales.core.warehouse import connect, query
+
+pytestmark = pytest.mark.warehouse
 
 WINDOW = {"window_start": "2025-09-16", "window_end": "2025-09-17"}
 TAMPERED = "tampered by test_partition_window"

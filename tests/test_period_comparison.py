@@ -10,7 +10,9 @@ import pytest
 
 from chatsales.core.warehouse import query
 
-from .test_pipeline import _normalized
+from .support.comparable_rows import comparable_rows
+
+pytestmark = pytest.mark.warehouse
 
 PERIODS_PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
 METRICS = (
@@ -184,9 +186,10 @@ def test_team_conversion_drops_significantly_in_june_2026(story_warehouse):
     assert team["2026-07"]["value"] > june["value"] and team["2026-07"]["is_significant"] is True
 
 
+@pytest.mark.postgres
 def test_duckdb_and_postgres_agree_on_the_comparison(duckdb_warehouse, postgres_warehouse):
     select = "select * from marts.mart_period_comparison"
-    duck = _normalized(query(select, duckdb_warehouse.warehouse))
-    pg = _normalized(query(select, postgres_warehouse.warehouse))
+    duck = comparable_rows(query(select, duckdb_warehouse.warehouse))
+    pg = comparable_rows(query(select, postgres_warehouse.warehouse))
     assert len(duck) == len(pg) > 0
     assert duck == pg

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from collections import Counter
@@ -11,10 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from chatsales.core.settings import DBT_PROJECT_DIR
 from chatsales.core.warehouse import query, table_counts
 
-from .conftest import UNMAPPED_CHANNEL, run_cli, warehouse_env
+from .support.cli import run_cli, warehouse_env
+from .support.comparable_rows import comparable_rows
+from .support.demo_landing import UNMAPPED_CHANNEL
 
 MARTS = [
     "dim_managers", "fct_deals", "fct_dialogs", "fct_messages", "fct_waits",
@@ -23,6 +26,7 @@ MARTS = [
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 
+@pytest.mark.warehouse
 def test_run_prints_progress_and_summary(built):
     out = built.first_run.stdout
     assert "✓ raw_wazzup/messages" in out
@@ -31,12 +35,14 @@ def test_run_prints_progress_and_summary(built):
     assert "Full log" in out or "full log" in out
 
 
+@pytest.mark.warehouse
 def test_every_mart_has_rows(built):
     counts = table_counts("marts", built.warehouse)
     for mart in MARTS:
         assert counts.get(mart, 0) > 0, mart
 
 
+@pytest.mark.warehouse
 def test_messages_are_the_unique_message_ids_of_the_landing(built, demo_landing):
     ids = set()
     for path in (demo_landing / "wazzup").glob("*.jsonl"):
@@ -51,6 +57,7 @@ def test_messages_are_the_unique_message_ids_of_the_landing(built, demo_landing)
     assert count == len(ids)
 
 
+@pytest.mark.warehouse
 def test_every_source_feeds_the_one_message_grain(built):
     rows = dict(
         query("select source, count(*) from marts.fct_messages group by source", built.warehouse)
@@ -64,6 +71,7 @@ def test_every_source_feeds_the_one_message_grain(built):
     assert waits > 0
 
 
+@pytest.mark.warehouse
 def test_every_source_loads_through_dagster(built):
     counts = {
         schema: table_counts(schema, built.warehouse)
@@ -80,6 +88,7 @@ def test_every_source_loads_through_dagster(built):
     assert bitrix_deals == counts["raw_bitrix24"]["deals"]
 
 
+@pytest.mark.warehouse
 def test_data_issues_list_what_could_not_be_attributed_or_loaded(built):
     issues = {
         (kind, subject): rows
@@ -98,6 +107,7 @@ def test_data_issues_list_what_could_not_be_attributed_or_loaded(built):
     assert "⚠ check assert_no_data_issues" in built.first_run.stdout
 
 
+@pytest.mark.warehouse
 def test_won_deals_per_month_match_the_crm_pages(built, demo_landing):
     expected = Counter()
     for path in (demo_landing / "amocrm").glob("leads_page_*.json"):
@@ -122,17 +132,8 @@ def test_won_deals_per_month_match_the_crm_pages(built, demo_landing):
     assert actual == dict(expected)
 
 
-def _normalized(rows):
-    def value(v):
-        if isinstance(v, float):
-            return None if math.isnan(v) else round(v, 6)
-        if hasattr(v, "is_finite"):  # Decimal from PostgreSQL
-            return round(float(v), 6)
-        return str(v) if v is not None else None
-
-    return sorted(tuple(value(v) for v in row) for row in rows)
-
-
+@pytest.mark.warehouse
+@pytest.mark.postgres
 def test_duckdb_and_postgres_agree(duckdb_warehouse, postgres_warehouse):
     for table, order in [
         ("mart_manager_metrics", "grain, period_start, manager_id, channel"),
@@ -148,12 +149,13 @@ def test_duckdb_and_postgres_agree(duckdb_warehouse, postgres_warehouse):
             )
         ]
         select = f"select {', '.join(columns)} from marts.{table} order by {order}"
-        duck = _normalized(query(select, duckdb_warehouse.warehouse))
-        pg = _normalized(query(select, postgres_warehouse.warehouse))
+        duck = comparable_rows(query(select, duckdb_warehouse.warehouse))
+        pg = comparable_rows(query(select, postgres_warehouse.warehouse))
         assert len(duck) == len(pg) > 0, table
         assert duck == pg, table
 
 
+@pytest.mark.warehouse
 def test_dbt_unit_tests_pass(built):
     """Runs are built without unit tests (orchestration/assets/dbt.py): they run here, on
     both engines, since adapter-dispatched SQL differs between them."""
@@ -176,6 +178,8 @@ def data_counts(built) -> dict[str, dict[str, int]]:
     }
 
 
+@pytest.mark.warehouse
+@pytest.mark.dagster
 def test_rerun_changes_no_counts(built):
     before = data_counts(built)
     built.second_run = run_cli(["run"], built.env)
@@ -184,6 +188,7 @@ def test_rerun_changes_no_counts(built):
     assert before["raw_wazzup"]["messages"] > 0
 
 
+@pytest.mark.dagster
 def test_a_failing_run_names_the_asset_and_the_reason(tmp_path):
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -197,6 +202,8 @@ def test_a_failing_run_names_the_asset_and_the_reason(tmp_path):
     assert "Full log: " in result.stdout
 
 
+@pytest.mark.warehouse
+@pytest.mark.dagster
 def test_the_run_is_in_the_dagster_instance_history(duckdb_warehouse):
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 

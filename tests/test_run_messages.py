@@ -1,6 +1,10 @@
 """The one-line failure reasons `chatsales run` prints."""
 
+import pytest
+
 from orchestration.loggers import dbt_failure
+
+pytestmark = pytest.mark.unit
 
 DAGSTER_DBT_ERROR = """The dbt CLI process with command
 

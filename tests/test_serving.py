@@ -16,6 +16,7 @@ def _counts(path, catalog_tables) -> dict[str, int]:
         }
 
 
+@pytest.mark.warehouse
 def test_a_run_publishes_every_served_mart(duckdb_warehouse):
     wh = duckdb_warehouse.warehouse
     served = serving_duckdb_path(wh)
@@ -37,6 +38,7 @@ def _small_warehouse(path, rows: int, tables=serving.SERVED_TABLES) -> Warehouse
     return Warehouse(f"duckdb:///{path}")
 
 
+@pytest.mark.unit
 def test_a_reader_keeps_its_copy_while_a_new_one_is_swapped_in(tmp_path):
     wh = _small_warehouse(tmp_path / "wh.duckdb", rows=3)
     serving.publish(wh)
@@ -51,6 +53,7 @@ def test_a_reader_keeps_its_copy_while_a_new_one_is_swapped_in(tmp_path):
     assert _counts(serving_duckdb_path(wh), ["fct_dialogs"]) == {"fct_dialogs": 4}
 
 
+@pytest.mark.unit
 def test_a_failed_publish_leaves_the_previous_copy_and_no_debris(tmp_path):
     wh = _small_warehouse(tmp_path / "wh.duckdb", rows=2)
     serving.publish(wh)

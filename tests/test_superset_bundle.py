@@ -15,10 +15,9 @@ import yaml
 from chatsales.app.superset import client
 from chatsales.core.settings import Warehouse
 
-from .conftest import REPO_ROOT
-from .http_replay import ReplayHandler
-from .superset_server import BUNDLE
-from .test_superset_security import DASHBOARDS, _listing
+from .support.http_replay import ReplayHandler
+from .support.paths import REPO_ROOT
+from .support.superset_server import BUNDLE, DASHBOARDS, listing
 
 KINDS = ("databases", "datasets", "charts", "dashboards")
 
@@ -33,15 +32,16 @@ def _bundle_uuids(root) -> dict[str, set[str]]:
 def _counts(superset) -> dict[str, int]:
     admin = superset.session()
     resources = ("database", "dataset", "chart", "dashboard", "rowlevelsecurity")
-    return {r: len(_listing(admin, superset.url, r)) for r in resources}
+    return {r: len(listing(admin, superset.url, r)) for r in resources}
 
 
+@pytest.mark.superset
 def test_the_bundle_imports_every_dashboard_published(superset):
     committed = _bundle_uuids(BUNDLE)
     assert len(committed["dashboards"]) == len(DASHBOARDS)
     assert sorted(superset.imported["dashboards"]) == sorted(DASHBOARDS)
     assert superset.imported["charts"] == len(committed["charts"])
-    dashboards = _listing(superset.session(), superset.url, "dashboard")
+    dashboards = listing(superset.session(), superset.url, "dashboard")
     assert all(d["published"] for d in dashboards)
     assert _counts(superset) == {
         "database": 1,
@@ -52,6 +52,7 @@ def test_the_bundle_imports_every_dashboard_published(superset):
     }
 
 
+@pytest.mark.superset
 def test_importing_again_changes_nothing(superset_duckdb):
     before = _counts(superset_duckdb)
     again = client.import_bundle(
@@ -61,6 +62,7 @@ def test_importing_again_changes_nothing(superset_duckdb):
     assert _counts(superset_duckdb) == before
 
 
+@pytest.mark.superset
 def test_an_edited_bundle_updates_its_chart_in_place(superset_duckdb, tmp_path):
     edited = tmp_path / "bundle"
     shutil.copytree(BUNDLE, edited)
@@ -71,13 +73,14 @@ def test_an_edited_bundle_updates_its_chart_in_place(superset_duckdb, tmp_path):
     before = _counts(superset_duckdb)
     try:
         client.import_bundle(*args, edited, superset_duckdb.built.warehouse)
-        titles = [c["slice_name"] for c in _listing(superset_duckdb.session(), args[0], "chart")]
+        titles = [c["slice_name"] for c in listing(superset_duckdb.session(), args[0], "chart")]
         assert "Edited in git" in titles and chart["slice_name"] not in titles
         assert _counts(superset_duckdb) == before
     finally:
         client.import_bundle(*args, BUNDLE, superset_duckdb.built.warehouse)
 
 
+@pytest.mark.superset
 def test_the_export_is_the_committed_bundle(superset_duckdb, tmp_path):
     client.export_bundle(superset_duckdb.url, *superset_duckdb.admin, tmp_path)
     assert _bundle_uuids(tmp_path) == _bundle_uuids(BUNDLE)
@@ -91,6 +94,7 @@ def test_the_export_is_the_committed_bundle(superset_duckdb, tmp_path):
             assert yaml.safe_load(path.read_text()) == committed.get(path.name), path.name
 
 
+@pytest.mark.superset
 def test_superset_answers_an_import_without_csrf_with_the_login_page(superset_duckdb):
     """The trap the client guards against: 200, HTML, nothing imported."""
     session = superset_duckdb.session()
@@ -122,6 +126,7 @@ class LoginPageOnImport(ReplayHandler):
         self.wfile.write(body)
 
 
+@pytest.mark.unit
 def test_an_import_answered_with_the_login_page_is_an_error(tmp_path):
     fake = ThreadingHTTPServer(("127.0.0.1", 0), LoginPageOnImport)
     threading.Thread(target=fake.serve_forever, daemon=True).start()
@@ -135,6 +140,7 @@ def test_an_import_answered_with_the_login_page_is_an_error(tmp_path):
         fake.shutdown()
 
 
+@pytest.mark.unit
 def test_no_password_or_machine_path_is_committed():
     text = "\n".join(p.read_text() for p in BUNDLE.rglob("*.yaml"))
     (database,) = (BUNDLE / "databases").glob("*.yaml")
@@ -164,6 +170,7 @@ def _dashboard_marts() -> dict[str, set[str]]:
     return marts
 
 
+@pytest.mark.unit
 def test_dbt_exposures_name_each_dashboard_and_the_marts_it_reads():
     """dbt docs' lineage shows which dashboards a mart feeds: it must match the bundle."""
     exposures = yaml.safe_load((REPO_ROOT / "dbt_project/models/exposures.yml").read_text())

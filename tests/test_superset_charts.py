@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from .superset_reference import REFERENCES, compare_chart
-from .superset_server import BUNDLE
+from .support.superset_reference import REFERENCES, compare_chart
+from .support.superset_server import BUNDLE
 
 BUNDLE_CHARTS = {
     chart["uuid"]: chart
@@ -15,6 +15,7 @@ BUNDLE_CHARTS = {
 }
 
 
+@pytest.mark.unit
 def test_every_chart_has_a_reference_query():
     assert set(REFERENCES) == set(BUNDLE_CHARTS)
     for uuid, reference in REFERENCES.items():
@@ -39,6 +40,7 @@ def chart_ids(superset, admin) -> dict[str, int]:
     return _chart_ids(superset, admin)
 
 
+@pytest.mark.superset
 @pytest.mark.parametrize("uuid", sorted(REFERENCES, key=lambda u: REFERENCES[u].slice_name))
 def test_the_chart_shows_what_the_marts_say(superset, admin, chart_ids, uuid):
     answer = admin.get(f"{superset.url}/api/v1/chart/{chart_ids[uuid]}/data/", timeout=120)
@@ -51,6 +53,7 @@ BIG_NUMBERS = sorted(uuid for uuid, reference in REFERENCES.items() if reference
 CHANGE = {1: "pct_change", 12: "year_ago_pct_change"}
 
 
+@pytest.mark.superset
 @pytest.mark.parametrize("uuid", BIG_NUMBERS)
 def test_a_big_numbers_delta_is_the_change_in_the_period_comparison_mart(superset_duckdb, uuid):
     """The browser turns the monthly series into "+4.3% vs previous month": the last month

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from .browser import CHROMIUM, local_page
-from .conftest import REPO_ROOT
-from .test_superset_security import DASHBOARDS
+from .support.browser import CHROMIUM, local_page
+from .support.paths import REPO_ROOT
+from .support.superset_server import DASHBOARDS
+
+pytestmark = [pytest.mark.superset, pytest.mark.browser]
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "superset"
 HOLDER = '[data-test="dashboard-component-chart-holder"]'

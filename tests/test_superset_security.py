@@ -3,19 +3,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import requests
 
-DASHBOARDS = ["overview", "managers", "response-time-and-load", "conversion", "anomalies"]
+from .support.superset_server import DASHBOARDS, listing
 
-
-def _listing(session: requests.Session, url: str, resource: str) -> list[dict]:
-    query = json.dumps({"page_size": 100})
-    answer = session.get(f"{url}/api/v1/{resource}/", params={"q": query}, timeout=60)
-    answer.raise_for_status()
-    return answer.json()["result"]
+pytestmark = pytest.mark.superset
 
 
 def _rows_per_manager(superset, username: str, dataset_id: int) -> dict[str, int]:
@@ -46,7 +39,7 @@ def _rows_per_manager(superset, username: str, dataset_id: int) -> dict[str, int
 @pytest.fixture(scope="module")
 def manager_datasets(superset) -> dict[str, int]:
     admin = superset.session()
-    datasets = _listing(admin, superset.url, "dataset")
+    datasets = listing(admin, superset.url, "dataset")
     scoped = set(superset.imported["rls_datasets"])
     return {d["table_name"]: d["id"] for d in datasets if d["table_name"] in scoped}
 
@@ -54,13 +47,13 @@ def manager_datasets(superset) -> dict[str, int]:
 def test_every_dataset_keyed_by_manager_is_under_row_level_security(superset_duckdb):
     admin = superset_duckdb.session()
     keyed = set()
-    for dataset in _listing(admin, superset_duckdb.url, "dataset"):
+    for dataset in listing(admin, superset_duckdb.url, "dataset"):
         detail = admin.get(f"{superset_duckdb.url}/api/v1/dataset/{dataset['id']}", timeout=60)
         if any(c["column_name"] == "manager_id" for c in detail.json()["result"]["columns"]):
             keyed.add(dataset["table_name"])
     assert {"mart_manager_metrics", "mart_anomalies"} <= keyed
     assert set(superset_duckdb.imported["rls_datasets"]) == keyed
-    (rule,) = _listing(admin, superset_duckdb.url, "rowlevelsecurity")
+    (rule,) = listing(admin, superset_duckdb.url, "rowlevelsecurity")
     assert [role["name"] for role in rule["roles"]] == ["Manager"]
 
 
@@ -82,9 +75,9 @@ def test_a_manager_sees_only_their_own_rows(superset, manager_datasets, manager)
 
 def test_a_manager_sees_the_dashboards_but_cannot_edit_or_query_freely(superset_duckdb):
     session = superset_duckdb.session("m01")
-    slugs = {d["slug"] for d in _listing(session, superset_duckdb.url, "dashboard")}
+    slugs = {d["slug"] for d in listing(session, superset_duckdb.url, "dashboard")}
     assert slugs == set(DASHBOARDS)
-    chart = _listing(session, superset_duckdb.url, "chart")[0]
+    chart = listing(session, superset_duckdb.url, "chart")[0]
     edit = session.put(
         f"{superset_duckdb.url}/api/v1/chart/{chart['id']}", json={"slice_name": "x"}, timeout=60
     )
@@ -99,7 +92,7 @@ def test_a_manager_sees_the_dashboards_but_cannot_edit_or_query_freely(superset_
 
 def test_an_anonymous_visitor_gets_no_data(superset_duckdb):
     url = superset_duckdb.url
-    charts = _listing(superset_duckdb.session(), url, "chart")
+    charts = listing(superset_duckdb.session(), url, "chart")
     anonymous = requests.Session()
     for chart in charts:
         answer = anonymous.get(f"{url}/api/v1/chart/{chart['id']}/data/", timeout=60)

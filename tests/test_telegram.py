@@ -20,7 +20,7 @@ from ingestion.telegram.parser import (
     parse_file,
 )
 
-from .dlt_helpers import load, rows
+from .support.dlt_helpers import load, rows
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
 EXPORTS = FIXTURES / "landing" / "telegram"
@@ -48,6 +48,7 @@ def utc(*args: int) -> datetime:
 # ---------------------------------------------------------------- parser
 
 
+@pytest.mark.unit
 def test_single_chat_message_variants():
     rows = by_id(parse("igor/chat_anna_2024-03-13.json"))
     assert len(rows) == 11
@@ -85,12 +86,14 @@ def test_single_chat_message_variants():
     assert all(not r["is_deleted"] and r["client_phone"] is None for r in rows.values())
 
 
+@pytest.mark.unit
 def test_personal_chat_peer_is_the_client_without_any_manager_id():
     rows = by_id(parse("igor/chat_anna_2024-03-13.json", ids=set()))
     assert rows["tg:5123456789:101"]["author_side"] == "client"  # from_id == user<chat id>
     assert rows["tg:5123456789:102"]["author_side"] == "manager"  # the other author
 
 
+@pytest.mark.unit
 def test_a_message_sent_via_a_bot_is_automation():
     export = json.loads((EXPORTS / "igor/chat_anna_2024-03-13.json").read_text(encoding="utf-8"))
     message = next(m for m in export["messages"] if m["id"] == 102)
@@ -99,6 +102,7 @@ def test_a_message_sent_via_a_bot_is_automation():
     assert by_id(parsed)["tg:5123456789:102"]["author_side"] == "automation"
 
 
+@pytest.mark.unit
 def test_broken_messages_are_quarantined_and_the_rest_parse():
     parsed = parse("igor/chat_anna_2024-03-13.json")
     assert len(parsed.messages) == 11
@@ -113,6 +117,7 @@ def test_broken_messages_are_quarantined_and_the_rest_parse():
     assert json.loads(parsed.rejected[2]["raw_payload"])["id"] == 114
 
 
+@pytest.mark.unit
 def test_full_account_export_keeps_dialogs_and_skips_the_rest(caplog):
     with caplog.at_level(logging.INFO):
         parsed = parse("maria/full_account.json")
@@ -141,12 +146,14 @@ def test_full_account_export_keeps_dialogs_and_skips_the_rest(caplog):
     assert all(row["manager_id"] == "maria" for row in rows.values())
 
 
+@pytest.mark.unit
 def test_full_account_owner_is_the_manager_in_groups_without_managers_csv():
     rows = by_id(parse("maria/full_account.json", ids=set()))
     assert rows["tg:1700000001:4"]["author_side"] == "manager"
     assert rows["tg:1700000001:3"]["author_side"] == "client"  # unknown without managers.csv
 
 
+@pytest.mark.unit
 def test_pre_2021_export_uses_local_date_and_time_zone():
     parsed = parse("oleg/chat_2019.json", ids={"7000000003"}, tz="Asia/Yekaterinburg")
     rows = by_id(parsed)
@@ -160,6 +167,7 @@ def test_pre_2021_export_uses_local_date_and_time_zone():
     assert moscow["tg:5400000001:1"]["sent_at"] == utc(2019, 2, 17, 9, 28)
 
 
+@pytest.mark.unit
 def test_unknown_time_zone_quarantines_only_messages_that_need_it():
     old = parse("oleg/chat_2019.json", tz="Mars/Olympus")
     assert old.messages == [] and len(old.rejected) == 4
@@ -167,6 +175,7 @@ def test_unknown_time_zone_quarantines_only_messages_that_need_it():
     assert len(parse("igor/chat_anna_2024-03-13.json", tz="Mars/Olympus").messages) == 11
 
 
+@pytest.mark.unit
 def test_overlapping_later_export_only_adds_new_ids():
     earlier = by_id(parse("igor/chat_anna_2024-03-13.json"))
     later = by_id(parse("later/chat_anna_2024-04-20.json"))
@@ -175,6 +184,7 @@ def test_overlapping_later_export_only_adds_new_ids():
     assert later["tg:5123456789:116"]["text"] == "Рады помочь, Анна!"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -192,6 +202,7 @@ def test_unreadable_file_is_one_quarantine_row(raw: bytes, reason: str):
     assert row["reason"].startswith(reason)
 
 
+@pytest.mark.unit
 def test_bad_chat_in_a_full_export_is_quarantined_the_other_chats_load():
     data = {
         "personal_information": {"user_id": 1},
@@ -211,6 +222,7 @@ def test_bad_chat_in_a_full_export_is_quarantined_the_other_chats_load():
     ]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("text", "flat"),
     [
@@ -225,6 +237,7 @@ def test_flatten_text(text, flat):
     assert flatten_text(text) == flat
 
 
+@pytest.mark.unit
 def test_manager_directory_ids_and_time_zones(tmp_path):
     ids, zones = manager_directory(FIXTURES / "landing" / "managers.csv")
     assert ids == {"7000000001", "7000000003"}  # 'user' prefix tolerated
@@ -249,6 +262,7 @@ def landing(tmp_path) -> Path:
     return target
 
 
+@pytest.mark.integration
 def test_load_messages_sides_and_quarantine(tmp_path, landing):
     counts = load(tmp_path, telegram(landing))
     # igor 11 + maria 9 + oleg 3; 3 bad messages + 2 bad files (igor), 1 bad message (oleg)
@@ -289,6 +303,7 @@ def test_load_messages_sides_and_quarantine(tmp_path, landing):
     ]
 
 
+@pytest.mark.integration
 def test_rerun_adds_nothing_and_a_later_export_adds_only_new_messages(tmp_path, landing):
     load(tmp_path, telegram(landing))
     assert normalized_rows(tmp_path) == {"messages": 23, "quarantine": 6}
@@ -306,6 +321,7 @@ def test_rerun_adds_nothing_and_a_later_export_adds_only_new_messages(tmp_path, 
     assert landing_file == "igor/chat_anna_2024-04-20.json"  # the later export's copy
 
 
+@pytest.mark.integration
 def test_overlapping_exports_in_one_load_keep_one_row_per_message(tmp_path, landing):
     shutil.copy(FIXTURES / "later" / "chat_anna_2024-04-20.json", landing / "telegram" / "igor")
     assert load(tmp_path, telegram(landing)) == {"messages": 25, "quarantine": 6}
@@ -316,6 +332,7 @@ def test_overlapping_exports_in_one_load_keep_one_row_per_message(tmp_path, land
     assert landing_file == "igor/chat_anna_2024-04-20.json"
 
 
+@pytest.mark.integration
 def test_load_without_managers_csv_uses_exports_and_default_time_zone(tmp_path, landing):
     (landing / "managers.csv").unlink()
     assert load(tmp_path, telegram(landing)) == {"messages": 23, "quarantine": 6}
@@ -327,6 +344,7 @@ def test_load_without_managers_csv_uses_exports_and_default_time_zone(tmp_path, 
     assert (sent_at, side) == (utc(2019, 2, 17, 9, 28), "client")  # Europe/Moscow
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("make_folder", [False, True])
 def test_no_exports_gives_empty_tables(tmp_path, caplog, make_folder):
     empty = tmp_path / "empty_landing"

@@ -13,8 +13,10 @@ import pytest
 
 from ingestion.wazzup.api import WazzupApi, WazzupApiError, subscribe_webhook, wazzup_api
 
-from .dlt_helpers import load
-from .http_replay import ReplayHandler
+from .support.dlt_helpers import load
+from .support.http_replay import ReplayHandler
+
+pytestmark = pytest.mark.integration
 
 API_KEY = "test-api-key"
 CHANNELS = [

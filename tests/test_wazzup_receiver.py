@@ -87,6 +87,7 @@ def start(landing):
         receiver.stop()
 
 
+@pytest.mark.unit
 def test_health_ping_and_bearer_are_stored_compact(landing, start):
     receiver = start(max_body_bytes=10_000)
     conn = http.client.HTTPConnection("127.0.0.1", receiver.port, timeout=10)
@@ -107,6 +108,7 @@ def test_health_ping_and_bearer_are_stored_compact(landing, start):
     assert not parts(landing)
 
 
+@pytest.mark.unit
 def test_rejected_requests_store_nothing(landing, start):
     receiver = start(max_body_bytes=1_000)
     port = receiver.port
@@ -124,11 +126,13 @@ def test_rejected_requests_store_nothing(landing, start):
     assert not parts(landing)
 
 
+@pytest.mark.unit
 def test_empty_token_is_refused(landing):
     with pytest.raises(ValueError, match="token is empty"):
         Receiver(landing, "127.0.0.1", 0, "")
 
 
+@pytest.mark.unit
 def test_concurrent_burst_every_acknowledged_body_is_published_once(landing, start):
     # small files and a short age, so rotations happen while requests come in
     receiver = start(rotate_bytes=20_000, rotate_seconds=0.3)
@@ -180,6 +184,7 @@ def test_concurrent_burst_every_acknowledged_body_is_published_once(landing, sta
     assert not parts(landing)
 
 
+@pytest.mark.unit
 def test_quiet_receiver_publishes_on_the_timer(landing, start):
     receiver = start(rotate_seconds=0.2)
     assert post(receiver.port, message(7)) == 200
@@ -189,6 +194,7 @@ def test_quiet_receiver_publishes_on_the_timer(landing, start):
     assert len(published_lines(landing)) == 1
 
 
+@pytest.mark.unit
 def test_leftover_part_files_are_recovered_without_their_partial_line(landing, start):
     incoming = landing / "wazzup" / ".incoming"
     incoming.mkdir(parents=True)
@@ -230,6 +236,7 @@ def _spawn(landing: Path, port: int) -> subprocess.Popen:
     raise AssertionError("the receiver did not come up")
 
 
+@pytest.mark.integration
 def test_kill_9_loses_no_acknowledged_body(landing):
     port = _free_port()
     process = _spawn(landing, port)
@@ -281,6 +288,7 @@ def test_kill_9_loses_no_acknowledged_body(landing):
     assert "after-000001" in ids and "half-writ" not in json.dumps(stored)
 
 
+@pytest.mark.integration
 def test_the_loader_reads_published_files_and_never_the_current_one(tmp_path, landing, start):
     import dlt
     import duckdb

@@ -18,7 +18,7 @@ from ingestion.whatsapp.parser import (
     parse_export,
 )
 
-from .dlt_helpers import load, rows
+from .support.dlt_helpers import load, rows
 
 LANDING = Path(__file__).parent / "fixtures" / "whatsapp" / "landing"
 EXPORTS = LANDING / "whatsapp"
@@ -48,6 +48,7 @@ def by_line(parsed) -> dict[int, dict]:
 # ---------------------------------------------------------------- parser
 
 
+@pytest.mark.unit
 def test_android_ru_multiline_placeholders_and_system_lines():
     parsed = parse(RU)
     msgs = by_line(parsed)
@@ -71,6 +72,7 @@ def test_android_ru_multiline_placeholders_and_system_lines():
     assert parsed.rejected == []
 
 
+@pytest.mark.unit
 def test_date_like_body_line_continues_and_full_prefix_line_starts_a_message():
     msgs = by_line(parse(RU))
     # "14.03.2024 подойдёт тоже" starts with a date but is no message prefix
@@ -80,6 +82,7 @@ def test_date_like_body_line_continues_and_full_prefix_line_starts_a_message():
     assert (msgs[14]["author_name"], msgs[14]["text"]) == ("Анна Клиентова", "Спасибо")
 
 
+@pytest.mark.unit
 def test_older_ru_two_digit_year_and_russian_missed_call():
     msgs = by_line(parse(RU_OLD))
     assert msgs[2]["local_time"] == datetime(2019, 2, 17, 12, 28)
@@ -88,6 +91,7 @@ def test_older_ru_two_digit_year_and_russian_missed_call():
     assert msgs[4]["author_name"] == "+7 900 123-45-67"  # a call keeps who called
 
 
+@pytest.mark.unit
 def test_ios_ru_region_crlf_lrm_placeholders_and_notice_authored_by_chat_name():
     parsed = parse(IOS_RU)
     msgs = by_line(parsed)
@@ -102,6 +106,7 @@ def test_ios_ru_region_crlf_lrm_placeholders_and_notice_authored_by_chat_name():
     assert not any("\r" in (m["text"] or "") for m in parsed.messages)
 
 
+@pytest.mark.unit
 def test_android_en_us_12h_with_narrow_no_break_space():
     parsed = parse(US, timezone="Asia/Yekaterinburg")  # UTC+5
     msgs = by_line(parsed)
@@ -121,6 +126,7 @@ def test_android_en_us_12h_with_narrow_no_break_space():
     assert all(m["message_id"].startswith("wa:") for m in parsed.messages)
 
 
+@pytest.mark.unit
 def test_12h_with_plain_space_reads_like_narrow_no_break_space():
     plain = "3/13/24, 9:02 PM - Anna: hi\n3/14/24, 12:00 AM - Anna: late\n"
     narrow = plain.replace(" PM", f"{NNBSP}PM").replace(" AM", f"{NNBSP}AM")
@@ -135,6 +141,7 @@ def test_12h_with_plain_space_reads_like_narrow_no_break_space():
     ]
 
 
+@pytest.mark.unit
 def test_ios_en_us_group_system_lines_plain_space_12h():
     parsed = parse(IOS_US_GROUP, timezone="UTC")
     msgs = by_line(parsed)
@@ -149,6 +156,7 @@ def test_ios_en_us_group_system_lines_plain_space_12h():
     assert msgs[10]["sent_at"] == utc(2024, 3, 14, 13, 15) and msgs[10]["is_system"]
 
 
+@pytest.mark.unit
 def test_day_month_order_is_decided_per_file():
     # en-GB: 13/03 decides day-first
     assert by_line(parse(GB_BROKEN, "UTC"))[3]["local_time"] == datetime(2024, 3, 13, 9, 0)
@@ -166,11 +174,13 @@ def test_day_month_order_is_decided_per_file():
     assert same.messages[0]["local_time"] == datetime(2024, 3, 3, 10, 0)
 
 
+@pytest.mark.unit
 def test_undecidable_file_raises_an_error_naming_the_file():
     with pytest.raises(UndecidableDateOrder, match="WhatsApp Chat with Boris.txt: cannot decide"):
         parse(UNDECIDABLE)
 
 
+@pytest.mark.unit
 def test_junk_and_impossible_lines_are_quarantined_and_the_rest_parses():
     parsed = parse(GB_BROKEN, "UTC")
     assert [m["landing_line"] for m in parsed.messages] == [2, 3, 6]
@@ -183,12 +193,14 @@ def test_junk_and_impossible_lines_are_quarantined_and_the_rest_parses():
     assert parsed.rejected[0]["location"] == GB_BROKEN
 
 
+@pytest.mark.unit
 def test_times_follow_the_zone_rules_of_the_date():
     text = "15.01.2024, 12:00 - A: winter\n15.07.2024, 12:00 - A: summer\n"
     msgs = parse_export(text, "f", "k", "Europe/Berlin").messages
     assert [m["sent_at"] for m in msgs] == [utc(2024, 1, 15, 11), utc(2024, 7, 15, 10)]
 
 
+@pytest.mark.unit
 def test_ids_are_stable_across_a_later_export_and_depend_on_the_chat():
     text = (EXPORTS / US).read_text(encoding="utf-8")
     later = text + (
@@ -204,6 +216,7 @@ def test_ids_are_stable_across_a_later_export_and_depend_on_the_chat():
     assert not {m["message_id"] for m in other} & {m["message_id"] for m in first}
 
 
+@pytest.mark.unit
 def test_chat_name_from_file_name():
     assert chat_name_from_file("m01/WhatsApp Chat with Анна.txt") == "Анна"
     assert chat_name_from_file("m01/Чат WhatsApp с Анна.txt") == "Анна"
@@ -212,6 +225,7 @@ def test_chat_name_from_file_name():
     assert chat_name_from_file("m01/anna.txt") is None
 
 
+@pytest.mark.unit
 def test_invalid_utf8_bytes_are_replaced_not_fatal(caplog):
     data = "12.03.2024, 12:15 - Анна: привет ".encode() + b"\xff\xfe" + b"\n"
     with caplog.at_level(logging.WARNING):
@@ -236,6 +250,7 @@ def landing(tmp_path) -> Path:
 LOADED = 46
 
 
+@pytest.mark.integration
 def test_load_counts_sides_and_quarantine(tmp_path, landing):
     counts = load(tmp_path, whatsapp(landing))
     assert counts == {"messages": LOADED, "quarantine": 4}
@@ -314,6 +329,7 @@ def deleted_flag(tmp_path: Path) -> list[tuple]:
     )
 
 
+@pytest.mark.integration
 def test_reload_and_overlapping_later_export_add_only_new_messages(tmp_path, landing):
     load(tmp_path, whatsapp(landing))
     assert load(tmp_path, whatsapp(landing)) == {"messages": LOADED, "quarantine": 4}
@@ -335,6 +351,7 @@ def test_reload_and_overlapping_later_export_add_only_new_messages(tmp_path, lan
     assert rows(tmp_path, chats) == [(3,)]
 
 
+@pytest.mark.integration
 def test_two_exports_of_a_chat_in_one_load_keep_the_newer_rows(tmp_path, landing):
     path = landing / "whatsapp" / US
     copy = path.with_name("WhatsApp Chat with Anna Client (1).txt")
@@ -348,6 +365,7 @@ def test_two_exports_of_a_chat_in_one_load_keep_the_newer_rows(tmp_path, landing
     assert rows(tmp_path, files) == [("m02/WhatsApp Chat with Anna Client (1).txt",)]
 
 
+@pytest.mark.integration
 def test_without_managers_csv_times_are_moscow_and_owner_is_not_the_chat_name(tmp_path, landing):
     (landing / "managers.csv").unlink()
     load(tmp_path, whatsapp(landing))
@@ -370,6 +388,7 @@ def test_without_managers_csv_times_are_moscow_and_owner_is_not_the_chat_name(tm
     assert group == [("client",)]
 
 
+@pytest.mark.integration
 def test_explicit_names_and_you(tmp_path, landing):
     path = landing / "whatsapp" / "m03" / "WhatsApp Chat with Team.txt"
     path.parent.mkdir()
@@ -396,6 +415,7 @@ def test_explicit_names_and_you(tmp_path, landing):
     ]
 
 
+@pytest.mark.integration
 def test_no_whatsapp_folder_gives_empty_tables(tmp_path, caplog):
     empty = tmp_path / "empty_landing"
     empty.mkdir()
@@ -404,6 +424,7 @@ def test_no_whatsapp_folder_gives_empty_tables(tmp_path, caplog):
     assert "whatsapp: no landing folder" in caplog.text
 
 
+@pytest.mark.integration
 def test_unknown_time_zone_quarantines_the_managers_files(tmp_path, landing):
     counts = load(tmp_path, whatsapp(landing, timezones={"m01": "Europe/Moscow", "m02": "Mars/X"}))
     assert counts == {"messages": 23, "quarantine": 4}  # m01's messages; m02's 4 files
@@ -411,6 +432,7 @@ def test_unknown_time_zone_quarantines_the_managers_files(tmp_path, landing):
     assert reasons == [("file", 0)]
 
 
+@pytest.mark.integration
 def test_a_whatsapp_folder_without_exports_gives_empty_tables(tmp_path, caplog):
     landing = tmp_path / "landing"
     (landing / "whatsapp" / "m01").mkdir(parents=True)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .browser import local_page
+from .paths import REPO_ROOT
 from .postgres_server import free_port
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 CHATSALES = str(Path(sys.executable).with_name("chatsales"))
 BACKFILL_DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 

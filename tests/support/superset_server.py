@@ -4,6 +4,7 @@ REST sessions for any of its users (the same API the dashboards' charts call).""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,10 +18,20 @@ from chatsales.app.superset.paths import credentials, superset_venv
 from chatsales.core.settings import dashboards_warehouse
 from chatsales.core.warehouse import connect
 
-from .conftest import REPO_ROOT, BuiltWarehouse
+from .paths import REPO_ROOT
 from .postgres_server import free_port
+from .warehouses import BuiltWarehouse
 
 BUNDLE = REPO_ROOT / "superset_exports"
+DASHBOARDS = ["overview", "managers", "response-time-and-load", "conversion", "anomalies"]
+
+
+def listing(session: requests.Session, url: str, resource: str) -> list[dict]:
+    """Every `resource` (dashboard, chart, dataset, …) the session may see, through the REST API."""
+    query = json.dumps({"page_size": 100})
+    answer = session.get(f"{url}/api/v1/{resource}/", params={"q": query}, timeout=60)
+    answer.raise_for_status()
+    return answer.json()["result"]
 
 
 @dataclass
