@@ -38,12 +38,15 @@ def source(name: str, landing: Path) -> DltSource:
     return factory(landing)
 
 
-def pipeline(name: str, warehouse: Warehouse | None = None) -> dlt.Pipeline:
-    """The source's pipeline into `warehouse`; with none, a pipeline that only names the
-    source's dataset (what the Dagster definitions need to describe its tables)."""
+def pipeline(
+    name: str, warehouse: Warehouse | None = None, state: Path | None = None
+) -> dlt.Pipeline:
+    """The source's pipeline into `warehouse`, its state kept under `state` (default: the
+    configured state folder); with no warehouse, a pipeline that only names the source's
+    dataset (what the Dagster definitions need to describe its tables)."""
     return dlt.pipeline(
         pipeline_name=f"chatsales_{name}",
         destination=warehouse.dlt_destination() if warehouse else None,
         dataset_name=SOURCES[name][1],
-        pipelines_dir=str(state_dir() / "dlt_pipelines"),
+        pipelines_dir=str((state or state_dir()) / "dlt_pipelines"),
     )

@@ -23,21 +23,32 @@ from .project import dbt_project
 # What `chatsales ui` hands on to `dagster dev` (see Settings.dagster_environment).
 WAREHOUSE_VARIABLE = "CHATSALES_WAREHOUSE"
 LANDING_VARIABLE = "CHATSALES_LANDING"
+STATE_VARIABLE = "CHATSALES_STATE_DIR"
 
 
 class WarehouseResource(ConfigurableResource):
-    """The warehouse the pipeline writes and the landing folder it loads."""
+    """The warehouse the pipeline writes, the landing folder it loads, and where the loads
+    keep their state (dlt pipelines)."""
 
     url: str = Field(description="duckdb:///path or postgresql://user:pw@host:port/db")
     landing: str = Field(description="the landing folder (webhook files, chat exports, CSVs)")
+    state_dir: str = Field(description="local state of the runs: dlt pipelines, logs")
 
     @classmethod
     def from_environment(cls) -> WarehouseResource:
-        return cls(url=EnvVar(WAREHOUSE_VARIABLE), landing=EnvVar(LANDING_VARIABLE))
+        return cls(
+            url=EnvVar(WAREHOUSE_VARIABLE),
+            landing=EnvVar(LANDING_VARIABLE),
+            state_dir=EnvVar(STATE_VARIABLE),
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:
-        return cls(url=settings.warehouse_url, landing=str(settings.landing_dir))
+        return cls(
+            url=settings.warehouse_url,
+            landing=str(settings.landing_dir),
+            state_dir=str(settings.state_dir),
+        )
 
     @property
     def target(self) -> Warehouse:
@@ -46,6 +57,10 @@ class WarehouseResource(ConfigurableResource):
     @property
     def landing_dir(self) -> Path:
         return Path(self.landing)
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir)
 
     def hand_on_to_dbt(self) -> None:
         """dbt reads its profile from its environment: put this warehouse there."""

@@ -107,7 +107,9 @@ def dagster_defs(tmp_path_factory, demo_landing):
     from orchestration.definitions import build_definitions
     from orchestration.resources import WarehouseResource, resources_for
 
-    warehouse = WarehouseResource(url=f"duckdb:///{tmp / 'warehouse.duckdb'}", landing=str(landing))
+    warehouse = WarehouseResource(
+        url=f"duckdb:///{tmp / 'warehouse.duckdb'}", landing=str(landing), state_dir=str(tmp)
+    )
     return build_definitions({**resources_for(Settings()), "warehouse": warehouse})
 
 

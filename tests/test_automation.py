@@ -110,7 +110,9 @@ def test_every_schedule_evaluates(dagster_defs):
 
 def _landing_tick(repository, instance, cursor, landing):
     sensor = repository.get_sensor_def("landing_folder_sensor")
-    warehouse = WarehouseResource(url="duckdb:///unused.duckdb", landing=str(landing))
+    warehouse = WarehouseResource(
+        url="duckdb:///unused.duckdb", landing=str(landing), state_dir=str(landing.parent)
+    )
     context = build_sensor_context(
         instance=instance,
         cursor=cursor,

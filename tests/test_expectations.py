@@ -11,11 +11,12 @@ from collections.abc import Iterator
 import pytest
 from dagster import AssetSelection, AssetSpec, DagsterInstance, Definitions, define_asset_job
 
-from chatsales.core.settings import Warehouse
+from chatsales.core.settings import Settings, Warehouse
 from chatsales.core.warehouse import connect
 from orchestration.checks import data_docs_index, gx_checks
 from orchestration.checks.great_expectations import WarehouseBusy, validate
 from orchestration.checks.suites import FRESHNESS_ENV, load_suite, load_suites
+from orchestration.resources import WarehouseResource
 
 SCRATCH = "scratch_gx"
 DUPLICATE = "insert into {t} select * from {t} where {key} = (select min({key}) from {t})"
@@ -183,12 +184,16 @@ def test_freshness_runs_only_when_configured(scratch, monkeypatch):
     assert fresh.success and fresh.evaluated == 1
 
 
-def check_job_result(env: dict[str, str], monkeypatch):
-    for name in ("CHATSALES_WAREHOUSE", "DBT_TARGET_PATH"):
-        monkeypatch.setenv(name, env[name])
+def check_job_result(env: dict[str, str]):
     keys = {key.asset_key for check in gx_checks for key in check.check_keys}
     job = define_asset_job("gx_checks_only", selection=AssetSelection.checks(*gx_checks))
-    defs = Definitions(assets=[AssetSpec(key) for key in keys], asset_checks=gx_checks, jobs=[job])
+    warehouse = WarehouseResource.from_settings(Settings.from_environ(env))
+    defs = Definitions(
+        assets=[AssetSpec(key) for key in keys],
+        asset_checks=gx_checks,
+        jobs=[job],
+        resources={"warehouse": warehouse},
+    )
     Definitions.validate_loadable(defs)
     result = defs.resolve_job_def(job.name).execute_in_process(instance=DagsterInstance.ephemeral())
     assert result.success
@@ -198,7 +203,7 @@ def check_job_result(env: dict[str, str], monkeypatch):
 @pytest.mark.warehouse
 @pytest.mark.dagster
 def test_asset_checks_pass_in_dagster_and_build_data_docs(duckdb_warehouse, monkeypatch):
-    evaluations = check_job_result(duckdb_warehouse.env, monkeypatch)
+    evaluations = check_job_result(duckdb_warehouse.env)
     assert len(evaluations) == sum(len(check.check_keys) for check in gx_checks)
     for evaluation in evaluations:
         assert evaluation.passed, (evaluation.check_name, evaluation.description)
@@ -224,7 +229,7 @@ def test_locked_duckdb_fails_the_checks_as_busy(duckdb_warehouse, monkeypatch):
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(WarehouseBusy, match="busy"):
             validate(duckdb_warehouse.warehouse, "marts", "fct_messages", "fct_messages")
-        evaluations = check_job_result(duckdb_warehouse.env, monkeypatch)
+        evaluations = check_job_result(duckdb_warehouse.env)
     finally:
         holder.communicate("", timeout=60)
     busy = [e for e in evaluations if e.metadata.get("warehouse_busy")]

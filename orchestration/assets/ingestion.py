@@ -48,7 +48,7 @@ def _dlt_asset(source_name: str):
             yield from dlt.run(
                 context=context,
                 dlt_source=source(source_name, warehouse.landing_dir),
-                dlt_pipeline=pipeline(source_name, warehouse.target),
+                dlt_pipeline=pipeline(source_name, warehouse.target, warehouse.state_path),
             )
         except Exception as error:
             if source_name not in API_SOURCES or context.retry_number >= API_RETRIES:
