@@ -160,7 +160,8 @@ def postgres_url() -> str:
         yield url
 
 
-def _build(tmp: Path, url: str, landing: Path, wazzup_api_url: str) -> BuiltWarehouse:
+def build_warehouse(tmp: Path, url: str, landing: Path, wazzup_api_url: str) -> BuiltWarehouse:
+    """`chatsales run` of the demo landing (and the Wazzup API replay) into `url`."""
     env = warehouse_env(tmp, url, landing)
     env.update(
         SOURCES__WAZZUP_API__API_KEY=WAZZUP_API_KEY, SOURCES__WAZZUP_API__BASE_URL=wazzup_api_url
@@ -250,7 +251,7 @@ def _session_warehouse(request, engine: str) -> tuple[Callable, tuple]:
     else:
         url = request.getfixturevalue("postgres_url")
     landing, api = (request.getfixturevalue(f) for f in ("demo_landing", "wazzup_api_url"))
-    return _build, (tmp, url, landing, api)
+    return build_warehouse, (tmp, url, landing, api)
 
 
 @built_in_background("duckdb_warehouse", also_used_by=("built",))
