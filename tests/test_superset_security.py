@@ -6,34 +6,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from .support.superset_server import DASHBOARDS, listing
+from .support.superset_server import DASHBOARDS, listing, rows_per_manager
 
 pytestmark = pytest.mark.superset
-
-
-def _rows_per_manager(superset, username: str, dataset_id: int) -> dict[str, int]:
-    """COUNT(*) by manager_id on one dataset, through the chart-data API as `username`."""
-    query_context = {
-        "datasource": {"id": dataset_id, "type": "table"},
-        "force": True,
-        "queries": [
-            {
-                "columns": ["manager_id"],
-                "metrics": [
-                    {"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "rows"}
-                ],
-                "row_limit": 1000,
-                "orderby": [],
-            }
-        ],
-        "result_format": "json",
-        "result_type": "full",
-    }
-    answer = superset.session(username).post(
-        f"{superset.url}/api/v1/chart/data", json=query_context, timeout=120
-    )
-    assert answer.status_code == 200, answer.text[:500]
-    return {row["manager_id"]: row["rows"] for row in answer.json()["result"][0]["data"]}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +34,7 @@ def test_every_dataset_keyed_by_manager_is_under_row_level_security(superset_duc
 
 def test_the_sales_head_sees_every_manager(superset, manager_datasets):
     assert len([u for u in superset.users if u.startswith("m")]) == 8  # a user per manager
-    rows = _rows_per_manager(superset, "head", manager_datasets["mart_manager_metrics"])
+    rows = rows_per_manager(superset, "head", manager_datasets["mart_manager_metrics"])
     in_mart = superset.query("select distinct manager_id from marts.mart_manager_metrics")
     assert set(rows) == {row["manager_id"] for row in in_mart} > {"all", "m01", "m08"}
 
@@ -67,8 +42,8 @@ def test_the_sales_head_sees_every_manager(superset, manager_datasets):
 @pytest.mark.parametrize("manager", ["m01", "m05"])
 def test_a_manager_sees_only_their_own_rows(superset, manager_datasets, manager):
     for name, dataset_id in manager_datasets.items():
-        everyone = _rows_per_manager(superset, "head", dataset_id)
-        own = _rows_per_manager(superset, manager, dataset_id)
+        everyone = rows_per_manager(superset, "head", dataset_id)
+        own = rows_per_manager(superset, manager, dataset_id)
         expected = {manager: everyone[manager]} if manager in everyone else {}
         assert own == expected, name
 

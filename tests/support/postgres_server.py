@@ -1,8 +1,13 @@
-"""A throwaway PostgreSQL 15 server for the test session (or `TEST_PG_URL` when set)."""
+"""A throwaway PostgreSQL 15 server for the test session (or `TEST_PG_URL` when set).
+
+TCP connections need a password (scram-sha-256), as on a real server: the session URL carries
+the superuser's, and it holds the characters a URL must quote, so every PostgreSQL test
+exercises how the project passes a password on. The socket stays `trust`, for nobody here."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -10,6 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -40,19 +46,31 @@ def throwaway_postgres() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
     data, log, port = root / "data", root / "server.log", free_port()
-    subprocess.run(
-        _as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                     "--auth=trust", "-E", "UTF8", "--no-sync"),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    password = f"{secrets.token_urlsafe(12)}@/:%#"
+    pwfile = root / "pwfile"
+    pwfile.write_text(password + "\n")
+    if os.geteuid() == 0:
+        shutil.chown(pwfile, "postgres")
+    try:
+        subprocess.run(
+            _as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
+                         f"--pwfile={pwfile}", "--auth-local=trust",
+                         "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"),
+            check=True, capture_output=True,
+        )  # fmt: skip
+    finally:
+        pwfile.unlink()
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        " -c password_encryption=scram-sha-256"
+    )
     subprocess.run(
         _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
                      "-o", options, "start"),
         check=True, capture_output=True,
     )  # fmt: skip
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql://postgres:{quote(password, safe='')}@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(
             _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"),

@@ -98,3 +98,28 @@ def running_superset(built: BuiltWarehouse, home: Path) -> Iterator[RunningSuper
         yield superset
     finally:
         server.stop(process)
+
+
+def rows_per_manager(superset, username: str, dataset_id: int) -> dict[str, int]:
+    """COUNT(*) by manager_id on one dataset, through the chart-data API as `username`."""
+    query_context = {
+        "datasource": {"id": dataset_id, "type": "table"},
+        "force": True,
+        "queries": [
+            {
+                "columns": ["manager_id"],
+                "metrics": [
+                    {"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "rows"}
+                ],
+                "row_limit": 1000,
+                "orderby": [],
+            }
+        ],
+        "result_format": "json",
+        "result_type": "full",
+    }
+    answer = superset.session(username).post(
+        f"{superset.url}/api/v1/chart/data", json=query_context, timeout=120
+    )
+    assert answer.status_code == 200, answer.text[:500]
+    return {row["manager_id"]: row["rows"] for row in answer.json()["result"][0]["data"]}
