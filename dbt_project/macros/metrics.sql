@@ -3,6 +3,7 @@
     their counts are listed by ratio_metrics() (macros/metric_definitions.sql):
 
     - rate(numerator, denominator): the formula of every ratio, null when the denominator is 0;
+    - relative_change(value, base): the % change (as a fraction) of every comparison;
     - metric_formula(metric, relation): a metric as an expression over its counts;
     - metric_unpivot(...): one row per metric of a wide relation, with is_rate, the value
       and, for a rate, its successes and trials.
@@ -11,6 +12,12 @@
 {# numerator / denominator as double precision; null when the denominator is 0 or null. #}
 {% macro rate(numerator, denominator) -%}
     cast({{ numerator }} as double precision) / nullif({{ denominator }}, 0)
+{%- endmacro %}
+
+
+{# (value - base) / base: null when the base is 0 or null, so no "+∞ %". #}
+{% macro relative_change(value, base) -%}
+    ({{ value }} - {{ base }}) / nullif({{ base }}, 0)
 {%- endmacro %}
 
 

@@ -205,7 +205,7 @@ final as (
         {{ round_float('before_value') }} as before_value,
         {{ round_float('after_value') }} as after_value,
         {{ round_float('after_value - before_value') }} as abs_change,
-        {{ round_float('(after_value - before_value) / nullif(before_value, 0)', digits=4) }} as pct_change,
+        {{ round_float(relative_change('after_value', 'before_value'), digits=4) }} as pct_change,
         before_successes,
         before_trials,
         after_successes,

@@ -100,12 +100,12 @@ final as (
         previous_period_start,
         previous_value,
         {{ round_float('value - previous_value', digits=6) }} as abs_change,
-        {{ round_float('(value - previous_value) / nullif(previous_value, 0)', digits=4) }} as pct_change,
+        {{ round_float(relative_change('value', 'previous_value'), digits=4) }} as pct_change,
         is_significant,
         year_ago_period_start,
         year_ago_value,
         {{ round_float('value - year_ago_value', digits=6) }} as year_ago_abs_change,
-        {{ round_float('(value - year_ago_value) / nullif(year_ago_value, 0)', digits=4) }} as year_ago_pct_change,
+        {{ round_float(relative_change('value', 'year_ago_value'), digits=4) }} as year_ago_pct_change,
         year_ago_is_significant
     from compared
     where coalesce(value, previous_value, year_ago_value) is not null
