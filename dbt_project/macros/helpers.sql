@@ -47,3 +47,26 @@
     end)
 {%- endmacro %}
 
+
+
+{#
+    union all of CTEs with different columns, each select listing `columns` in one order: a
+    column the relation lacks is a null of the column's type, so no select pads by hand.
+    `columns`: (name, SQL type) pairs; `relations`: each relation with the columns it has.
+
+        {{ union_by_columns([('metric', 'varchar'), ('z_score', 'double precision')], {
+            'message_anomalies': ['metric'],
+            'response_anomalies': ['metric', 'z_score'],
+        }) }}
+#}
+{% macro union_by_columns(columns, relations) -%}
+    {%- for relation, present in relations.items() %}
+        select
+            {% for name, data_type in columns -%}
+                {% if name in present %}{{ name }}{% else %}cast(null as {{ data_type }}) as {{ name }}{% endif %}
+                {%- if not loop.last %},{% endif %}
+            {% endfor %}
+        from {{ relation }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -1,5 +1,6 @@
 {#
-    Proportions in small samples (METRICS.md, Conversion): Wilson 95% score interval and the
+    Proportions in small samples (doc blocks metric_wilson_interval and metric_significance in
+    models/docs/conversion.md): Wilson 95% score interval and the
     pooled two-proportion z-test. Plain SQL arithmetic: same numbers on every engine.
     Arguments are SQL expressions; a null or zero count of trials gives null.
 #}

@@ -13,6 +13,18 @@
 {%- set median_ranks = [(trailing_periods + 1) // 2, trailing_periods // 2 + 1] | unique | join(', ') -%}
 {%- set period_key = 'manager_id, grain, period_start' -%}
 {%- set range_month = "cast(date_trunc('month', cast(period_start as timestamp)) as date)" -%}
+{#- every anomaly kind's columns, then the kind-specific ones (null for other kinds) -#}
+{%- set anomaly_columns = [
+    'manager_id', 'grain', 'period_start', 'metric', 'value', 'expected_low', 'expected_high', 'kind',
+] -%}
+{%- set flagged_columns = [
+    ('manager_id', 'varchar'), ('grain', 'varchar'), ('period_start', 'date'), ('metric', 'varchar'),
+    ('value', 'double precision'), ('expected_low', 'double precision'), ('expected_high', 'double precision'),
+    ('kind', 'varchar'), ('baseline_value', 'double precision'), ('team_value', 'double precision'),
+    ('load_change', 'double precision'), ('load_driver', 'varchar'), ('z_score', 'double precision'),
+    ('won_deals', 'bigint'), ('new_dialogs', 'bigint'),
+    ('previous_won_deals', 'bigint'), ('previous_new_dialogs', 'bigint'),
+] -%}
 
 with
 
@@ -402,63 +414,15 @@ conversion_anomalies as (
 
 flagged as (
 
-    select
-        {{ period_key }},
-        metric,
-        value,
-        expected_low,
-        expected_high,
-        kind,
-        cast(null as double precision) as baseline_value,
-        cast(null as double precision) as team_value,
-        cast(null as double precision) as load_change,
-        cast(null as varchar) as load_driver,
-        cast(null as double precision) as z_score,
-        cast(null as bigint) as won_deals,
-        cast(null as bigint) as new_dialogs,
-        cast(null as bigint) as previous_won_deals,
-        cast(null as bigint) as previous_new_dialogs
-    from message_anomalies
-
-    union all
-
-    select
-        {{ period_key }},
-        metric,
-        value,
-        expected_low,
-        expected_high,
-        kind,
-        baseline_value,
-        team_value,
-        load_change,
-        load_driver,
-        z_score,
-        cast(null as bigint) as won_deals,
-        cast(null as bigint) as new_dialogs,
-        cast(null as bigint) as previous_won_deals,
-        cast(null as bigint) as previous_new_dialogs
-    from response_anomalies
-
-    union all
-
-    select
-        {{ period_key }},
-        metric,
-        value,
-        expected_low,
-        expected_high,
-        kind,
-        baseline_value,
-        cast(null as double precision) as team_value,
-        cast(null as double precision) as load_change,
-        cast(null as varchar) as load_driver,
-        z_score,
-        won_deals,
-        new_dialogs,
-        previous_won_deals,
-        previous_new_dialogs
-    from conversion_anomalies
+    {{ union_by_columns(flagged_columns, {
+        'message_anomalies': anomaly_columns,
+        'response_anomalies': anomaly_columns + [
+            'baseline_value', 'team_value', 'load_change', 'load_driver', 'z_score',
+        ],
+        'conversion_anomalies': anomaly_columns + [
+            'baseline_value', 'z_score', 'won_deals', 'new_dialogs', 'previous_won_deals', 'previous_new_dialogs',
+        ],
+    }) }}
 
 ),
 

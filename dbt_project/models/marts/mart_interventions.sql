@@ -1,19 +1,9 @@
 {% set window_days = var('intervention_window_days', 28) | int %}
 {% set sla_seconds = var('response_sla_minutes') * 60 %}
-{% set metrics = {
-    'new_dialogs': 'new_dialogs',
-    'won_deals': 'won_deals',
-    'conversion_rate': 'cast(won_deals as double precision) / nullif(new_dialogs, 0)',
-    'messages_per_dialog': 'cast(messages_sent as double precision) / nullif(dialogs_participated, 0)',
-    'response_time_median_s': 'response_time_median_s',
-    'business_response_time_median_s': 'business_response_time_median_s',
-    'sla_share': 'cast(waits_answered_within_sla as double precision) / nullif(waits_answered, 0)',
-} %}
-{# rate: (successes, trials) behind it, for the two-proportion test #}
-{% set rates = {
-    'conversion_rate': ('won_deals', 'new_dialogs'),
-    'sla_share': ('waits_answered_within_sla', 'waits_answered'),
-} %}
+{% set metrics = [
+    'new_dialogs', 'won_deals', 'conversion_rate', 'messages_per_dialog',
+    'response_time_median_s', 'business_response_time_median_s', 'sla_share',
+] %}
 
 with
 
@@ -156,23 +146,8 @@ window_totals as (
 
 window_metrics as (
 
-    {% for metric, expression in metrics.items() %}
-        select
-            intervention_id,
-            window_name,
-            '{{ metric }}' as metric,
-            {{ 'true' if metric in rates else 'false' }} as is_rate,
-            cast({{ expression }} as double precision) as metric_value,
-            {% if metric in rates %}
-                cast({{ rates[metric][0] }} as bigint) as successes,
-                cast({{ rates[metric][1] }} as bigint) as trials
-            {% else %}
-                cast(null as bigint) as successes,
-                cast(null as bigint) as trials
-            {% endif %}
-        from window_totals
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    -- the windows' counts, not rounded rates: the ratios are computed from them
+    {{ metric_unpivot('window_totals', metrics, ['intervention_id', 'window_name'], from_counts=true) }}
 
 ),
 
@@ -230,7 +205,7 @@ final as (
         {{ round_float('before_value') }} as before_value,
         {{ round_float('after_value') }} as after_value,
         {{ round_float('after_value - before_value') }} as abs_change,
-        {{ round_float('(after_value - before_value) / nullif(before_value, 0)', digits=4) }} as pct_change,
+        {{ round_float(relative_change('after_value', 'before_value'), digits=4) }} as pct_change,
         before_successes,
         before_trials,
         after_successes,

@@ -3,6 +3,9 @@
     'dialog_metrics', 'owned_metrics', 'message_metrics', 'per_dialog_metrics',
     'wait_metrics', 'peak_metrics', 'deal_metrics',
 ] %}
+{# rates computed last, from the combined counts, each with its Wilson interval #}
+{% set conversion_metrics = ['conversion_rate', 'cohort_conversion_rate'] %}
+{% set ratios = ratio_metrics() %}
 
 with
 
@@ -47,7 +50,7 @@ dialogs as (
 
 conversation_messages as (
 
-    -- automation and system messages are no "messages" (METRICS.md)
+    -- automation and system messages are no "messages" (doc block metric_sender_kind)
     select
         fct_messages.manager_id as author_manager_id,
         fct_dialogs.owner_manager_id,
@@ -389,16 +392,14 @@ combined as (
         coalesce(message_metrics.dialogs_participated, 0) as dialogs_participated,
         coalesce(message_metrics.messages_sent, 0) as messages_sent,
         coalesce(message_metrics.messages_received, 0) as messages_received,
-        {{ round_float('1.0 * message_metrics.messages_sent / nullif(message_metrics.dialogs_participated, 0)') }}
-            as messages_per_dialog,
+        {{ round_float(metric_formula('messages_per_dialog', 'message_metrics')) }} as messages_per_dialog,
         {{ round_float('per_dialog_metrics.messages_per_dialog_median') }} as messages_per_dialog_median,
         coalesce(wait_metrics.waits, 0) as waits,
         coalesce(wait_metrics.waits_answered, 0) as waits_answered,
         coalesce(wait_metrics.waits_unanswered, 0) as waits_unanswered,
         coalesce(wait_metrics.waits_pending, 0) as waits_pending,
         coalesce(wait_metrics.waits_answered_within_sla, 0) as waits_answered_within_sla,
-        {{ round_float('1.0 * wait_metrics.waits_answered_within_sla / nullif(wait_metrics.waits_answered, 0)') }}
-            as sla_share,
+        {{ round_float(metric_formula('sla_share', 'wait_metrics')) }} as sla_share,
         {% for prefix in ['', 'business_'] %}
         wait_metrics.{{ prefix }}response_time_mean_s,
         wait_metrics.{{ prefix }}response_time_median_s,
@@ -425,12 +426,13 @@ final as (
 
     select
         *,
-        {{ round_float('1.0 * won_deals / nullif(new_dialogs, 0)', digits=4) }} as conversion_rate,
-        {{ wilson_low('won_deals', 'new_dialogs') }} as conversion_ci_low,
-        {{ wilson_high('won_deals', 'new_dialogs') }} as conversion_ci_high,
-        {{ round_float('1.0 * cohort_won_dialogs / nullif(new_dialogs, 0)', digits=4) }} as cohort_conversion_rate,
-        {{ wilson_low('cohort_won_dialogs', 'new_dialogs') }} as cohort_conversion_ci_low,
-        {{ wilson_high('cohort_won_dialogs', 'new_dialogs') }} as cohort_conversion_ci_high
+        {% for metric in conversion_metrics %}
+        {% set successes, trials = ratios[metric][:2] %}
+        {% set prefix = metric | replace('_rate', '') %}
+        {{ round_float(metric_formula(metric), digits=4) }} as {{ metric }},
+        {{ wilson_low(successes, trials) }} as {{ prefix }}_ci_low,
+        {{ wilson_high(successes, trials) }} as {{ prefix }}_ci_high{% if not loop.last %},{% endif %}
+        {% endfor %}
     from combined
 
 )

@@ -7,12 +7,6 @@
     'first_response_time_median_s', 'sla_share', 'peak_concurrent_dialogs',
     'won_deals', 'conversion_rate', 'cohort_conversion_rate',
 ] %}
-{# rate: (successes, trials) behind it, for the two-proportion test #}
-{% set rates = {
-    'conversion_rate': ('won_deals', 'new_dialogs'),
-    'cohort_conversion_rate': ('cohort_won_dialogs', 'new_dialogs'),
-    'sla_share': ('waits_answered_within_sla', 'waits_answered'),
-} %}
 
 with
 
@@ -47,27 +41,9 @@ periods as (
 
 metric_values as (
 
-    {% for metric in metrics %}
-        select
-            grain,
-            period_start,
-            manager_id,
-            channel,
-            previous_period_start,
-            year_ago_period_start,
-            '{{ metric }}' as metric,
-            {{ 'true' if metric in rates else 'false' }} as is_rate,
-            cast({{ metric }} as double precision) as value,  -- noqa: RF04
-            {% if metric in rates %}
-                cast({{ rates[metric][0] }} as bigint) as successes,
-                cast({{ rates[metric][1] }} as bigint) as trials
-            {% else %}
-                cast(null as bigint) as successes,
-                cast(null as bigint) as trials
-            {% endif %}
-        from periods
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ metric_unpivot('periods', metrics, [
+        'grain', 'period_start', 'manager_id', 'channel', 'previous_period_start', 'year_ago_period_start',
+    ]) }}
 
 ),
 
@@ -82,9 +58,9 @@ compared as (
         this_period.is_rate,
         this_period.previous_period_start,
         this_period.year_ago_period_start,
-        this_period.value,
-        previous_period.value as previous_value,
-        year_ago_period.value as year_ago_value,
+        this_period.metric_value as value,  -- noqa: RF04
+        previous_period.metric_value as previous_value,
+        year_ago_period.metric_value as year_ago_value,
         {{ is_significant_change(
             'this_period.successes', 'this_period.trials',
             'previous_period.successes', 'previous_period.trials'
@@ -124,12 +100,12 @@ final as (
         previous_period_start,
         previous_value,
         {{ round_float('value - previous_value', digits=6) }} as abs_change,
-        {{ round_float('(value - previous_value) / nullif(previous_value, 0)', digits=4) }} as pct_change,
+        {{ round_float(relative_change('value', 'previous_value'), digits=4) }} as pct_change,
         is_significant,
         year_ago_period_start,
         year_ago_value,
         {{ round_float('value - year_ago_value', digits=6) }} as year_ago_abs_change,
-        {{ round_float('(value - year_ago_value) / nullif(year_ago_value, 0)', digits=4) }} as year_ago_pct_change,
+        {{ round_float(relative_change('value', 'year_ago_value'), digits=4) }} as year_ago_pct_change,
         year_ago_is_significant
     from compared
     where coalesce(value, previous_value, year_ago_value) is not null

@@ -1,0 +1,67 @@
+{#
+    Each metric formula once (the doc blocks in models/docs/*.md define them); the ratios and
+    their counts are listed by ratio_metrics() (macros/metric_definitions.sql):
+
+    - rate(numerator, denominator): the formula of every ratio, null when the denominator is 0;
+    - relative_change(value, base): the % change (as a fraction) of every comparison;
+    - metric_formula(metric, relation): a metric as an expression over its counts;
+    - metric_unpivot(...): one row per metric of a wide relation, with is_rate, the value
+      and, for a rate, its successes and trials.
+#}
+
+{# numerator / denominator as double precision; null when the denominator is 0 or null. #}
+{% macro rate(numerator, denominator) -%}
+    cast({{ numerator }} as double precision) / nullif({{ denominator }}, 0)
+{%- endmacro %}
+
+
+{# (value - base) / base: null when the base is 0 or null, so no "+∞ %". #}
+{% macro relative_change(value, base) -%}
+    ({{ value }} - {{ base }}) / nullif({{ base }}, 0)
+{%- endmacro %}
+
+
+{#
+    A metric as a SQL expression: the rate of its counts for a ratio metric, else its column.
+    `relation` qualifies the columns (e.g. 'wait_metrics' gives wait_metrics.waits_answered).
+#}
+{% macro metric_formula(metric, relation=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    {%- set ratios = ratio_metrics() -%}
+    {%- if metric in ratios -%}
+        {{ rate(prefix ~ ratios[metric][0], prefix ~ ratios[metric][1]) }}
+    {%- else -%}
+        {{ prefix ~ metric }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    One row per metric and row of `relation`: the key columns, then metric (its name),
+    is_rate, metric_value (double precision) and, for a rate, its successes and trials
+    (bigint; null for other metrics), for is_significant_change between two such rows.
+    from_counts=false reads each metric's own column; true computes ratio metrics from
+    their counts with metric_formula (the relation then needs the counts, not the ratios).
+#}
+{% macro metric_unpivot(relation, metrics, key_columns, from_counts=false) -%}
+    {%- set ratios = ratio_metrics() -%}
+    {%- for metric in metrics %}
+        {%- set is_rate = metric in ratios and ratios[metric][2] %}
+        select
+            {% for key_column in key_columns -%}
+                {{ key_column }},
+            {% endfor -%}
+            '{{ metric }}' as metric,
+            {{ 'true' if is_rate else 'false' }} as is_rate,
+            cast({{ metric_formula(metric) if from_counts else metric }} as double precision) as metric_value,
+            {% if is_rate -%}
+                cast({{ ratios[metric][0] }} as bigint) as successes,
+                cast({{ ratios[metric][1] }} as bigint) as trials
+            {%- else -%}
+                cast(null as bigint) as successes,
+                cast(null as bigint) as trials
+            {%- endif %}
+        from {{ relation }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
