@@ -55,8 +55,8 @@ class Throttle:
 
 
 def request_path(response: Response) -> str:
-    """`GET /api/v4/leads`: the request without host or query (never a secret)."""
-    return f"{response.request.method} {urlparse(response.url).path}"
+    """`on GET /api/v4/leads`: the request without host or query (never a secret)."""
+    return f"on {response.request.method} {urlparse(response.url).path}"
 
 
 class ApiClient:
@@ -66,7 +66,8 @@ class ApiClient:
         name: The source, for log lines.
         policy: Rate limit and retries.
         headers: Sent with every request (e.g. the bearer token; never logged).
-        describe: What a retry log line says about an answer; it must not name secrets.
+        describe: What a retry log line says about an answer after its status (default
+            `on GET /path`); it must not name secrets.
     """
 
     def __init__(
@@ -95,7 +96,7 @@ class ApiClient:
     def _should_retry(self, response: Response | None, exception: BaseException | None) -> bool:
         if not self.gave_up(response):
             return False
-        log.warning("%s: HTTP %s on %s, retrying (Retry-After: %s)", self.name,
+        log.warning("%s: HTTP %s %s, retrying (Retry-After: %s)", self.name,
                     response.status_code, self.describe(response),
                     response.headers.get("Retry-After", "none"))  # fmt: skip
         return True
