@@ -1,5 +1,6 @@
-"""Incremental cursors kept by hand on a timestamp column (the CRM sources: quarantine rows
-share their resources and have no timestamp, so dlt.sources.incremental does not fit).
+"""Incremental cursors kept by hand on a timestamp column, for the CRM sources (why not
+dlt.sources.incremental: their quarantine rows share the resources as arrow tables without
+the cursor column, which dlt's incremental step rejects; see ingestion/crm_loading.py).
 
 The CRM APIs filter with `>=` and a saved snapshot folder does not filter at all, so rows
 already loaded come back. Like dlt's incremental, the cursor keeps a digest of each row

@@ -10,6 +10,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import dlt
 import pytest
 
 from ingestion.amocrm import amocrm
@@ -162,3 +163,17 @@ def test_snapshot_without_contacts_or_pipelines_gives_empty_tables(tmp_path):
     counts = load(tmp_path, amocrm(tmp_path / "landing"))
     assert counts == {"leads": 0, "users": 3, "contacts": 0, "pipeline_statuses": 0,
                       "quarantine": 0}  # fmt: skip
+
+
+def test_a_cursor_saved_as_epoch_seconds_still_filters(tmp_path, amocrm_api):
+    """Cursors saved before they were ISO text (amoCRM kept epoch seconds) are read on."""
+    load(tmp_path, amocrm())
+    pipeline = dlt.pipeline(pipeline_name="test_amocrm", pipelines_dir=str(tmp_path / "pipelines"))
+    with pipeline.managed_state() as state:
+        contacts = state["sources"]["amocrm"]["resources"]["contacts"]
+        assert contacts["updated_at_cursor"] == "2024-03-14T21:00:00+00:00"
+        contacts["updated_at_cursor"] = 1710000000  # an older instant
+    amocrm_api.requests.clear()
+    assert load(tmp_path, amocrm()) == FULL
+    [contact_call] = [r for r in amocrm_api.requests if r.startswith("/api/v4/contacts")]
+    assert "1710000000" in contact_call

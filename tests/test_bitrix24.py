@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.api_client import RequestPolicy
 from ingestion.bitrix24 import bitrix24
-from ingestion.bitrix24 import client as bitrix24_client
 from ingestion.bitrix24.client import Bitrix24Client, Bitrix24Error
 
 from .support.dlt_helpers import load, rows
@@ -27,6 +27,8 @@ pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parent / "fixtures" / "bitrix24"
 TOKEN = "s3cr3t-t0ken"
 NEWEST_CHANGE = "2024-03-20T13:30:00+00:00"  # deal 1251, "2024-03-20T18:30:00+05:00"
+# no throttle, no back-off: the replay answers at once
+FAST = RequestPolicy(requests_per_second=None, backoff_seconds=0.0, max_delay_seconds=0.0)
 
 
 def page(name: str) -> dict:
@@ -68,12 +70,6 @@ class Bitrix24Replay(ReplayHandler):
 
 
 @pytest.fixture
-def fast(monkeypatch):
-    monkeypatch.setattr(bitrix24_client, "MAX_REQUESTS_PER_SECOND", 1000.0)
-    monkeypatch.setattr(bitrix24_client, "BACKOFF_SECONDS", 0.0)
-
-
-@pytest.fixture
 def portal():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Bitrix24Replay)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -85,7 +81,7 @@ def portal():
 
 
 @pytest.fixture
-def webhook(portal, monkeypatch, fast):
+def webhook(portal, monkeypatch):
     monkeypatch.setenv("SOURCES__BITRIX24__WEBHOOK_URL", portal)
     return Bitrix24Replay
 
@@ -96,7 +92,7 @@ def deal_calls(replay) -> list[dict]:
 
 def test_api_pages_backoff_and_conversions(tmp_path, webhook, caplog):
     with caplog.at_level(logging.WARNING):
-        counts = load(tmp_path, bitrix24())
+        counts = load(tmp_path, bitrix24(request_policy=FAST))
     assert counts == {"deals": 107, "contacts": 6, "users": 3, "quarantine": 0}
     calls = deal_calls(webhook)
     assert [c["start"] for c in calls] == [0, 0, 50, 100]  # 503, then 3 pages
@@ -163,9 +159,9 @@ def test_api_pages_backoff_and_conversions(tmp_path, webhook, caplog):
 
 
 def test_second_run_sends_the_cursor_and_adds_no_duplicates(tmp_path, webhook):
-    load(tmp_path, bitrix24())
+    load(tmp_path, bitrix24(request_policy=FAST))
     webhook.calls.clear()
-    again = load(tmp_path, bitrix24())
+    again = load(tmp_path, bitrix24(request_policy=FAST))
     assert again == {"deals": 107, "contacts": 6, "users": 3, "quarantine": 0}
     [call] = deal_calls(webhook)
     assert call["filter"] == {">=DATE_MODIFY": NEWEST_CHANGE} and call["start"] == 0
@@ -209,8 +205,7 @@ def test_unconfigured_source_is_skipped_with_empty_tables(tmp_path, caplog, monk
     assert "bitrix24: no webhook_url" in caplog.text
 
 
-def test_client_throttles_to_two_requests_a_second(portal, monkeypatch):
-    monkeypatch.setattr(bitrix24_client, "BACKOFF_SECONDS", 0.0)
+def test_client_throttles_to_two_requests_a_second(portal):
     client = Bitrix24Client(portal)
     started = time.monotonic()
     for _ in range(3):
@@ -218,14 +213,14 @@ def test_client_throttles_to_two_requests_a_second(portal, monkeypatch):
     assert time.monotonic() - started >= 1.0  # 0 s, 0.5 s, 1.0 s
 
 
-def test_errors_name_the_method_not_the_secret_url(portal, fast):
+def test_errors_name_the_method_not_the_secret_url(portal):
     with pytest.raises(Bitrix24Error) as failure:
-        Bitrix24Client(portal).call("crm.nothing", {})
+        Bitrix24Client(portal, FAST).call("crm.nothing", {})
     assert "crm.nothing: HTTP 400 ERROR_METHOD_NOT_FOUND" in str(failure.value)
     assert TOKEN not in str(failure.value)
 
 
-def test_persistent_query_limit_gives_up(monkeypatch, fast):
+def test_persistent_query_limit_gives_up():
     class AlwaysBusy(Bitrix24Replay):
         def do_POST(self):  # noqa: N802
             self._reply(503, {"error": "QUERY_LIMIT_EXCEEDED"})
@@ -235,7 +230,7 @@ def test_persistent_query_limit_gives_up(monkeypatch, fast):
     try:
         url = f"http://127.0.0.1:{server.server_port}/rest/1/{TOKEN}/"
         with pytest.raises(Bitrix24Error, match="still failing after 6 attempts"):
-            Bitrix24Client(url).call("crm.deal.list", {})
+            Bitrix24Client(url, FAST).call("crm.deal.list", {})
     finally:
         server.shutdown()
         server.server_close()

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dlt
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+from dlt.common.typing import TSecretStrValue
 
-from .. import cursors, quarantine
+from ..api_client import RequestPolicy
+from ..crm_loading import RecordTable, changed_since, page_tables
 from .client import AmoCrmClient, ApiPages, NoPages, SnapshotPages, embedded
 from .contacts import CONTACTS_SCHEMA, PIPELINE_STATUSES_SCHEMA, contact_row, pipeline_status_rows
 from .convert import TS
 from .convert import int_field as _int
 from .convert import timestamp_field as _timestamp
+from .settings import REQUEST_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -83,35 +84,32 @@ def user_row(user: dict) -> dict[str, Any]:
     }
 
 
-def _tables(
-    pages: Iterator[tuple[str, dict]],
-    key: str,
-    convert: Callable[[dict], dict[str, Any] | list[dict[str, Any]]],
-    schema: pa.Schema,
-) -> Iterator[object]:
-    """One arrow table per page; records that do not convert go to quarantine. Both tables
-    are created even when empty, so downstream models always run. `convert` returns one
-    row, or a list of rows (a pipeline gives a row per status)."""
-    rejected: list[dict[str, Any]] = []
-    yielded = False
-    for page, body in pages:
-        rows = []
-        for index, record in enumerate(embedded(body, key)):
-            try:
-                converted = convert(record)
-                rows.extend(converted if isinstance(converted, list) else [converted])
-            except (ValueError, TypeError, AttributeError) as exc:
-                rejected.append(quarantine.record("amocrm", page, 0, key, index, record, str(exc)))
-        yield pa.Table.from_pylist(rows, schema=schema)
-        yielded = True
-    if not yielded:
-        yield schema.empty_table()
-    yield quarantine.marked(rejected)
+def _records(key: str) -> Callable[[Any], list[Any]]:
+    def records(body: Any) -> list[Any]:
+        if not isinstance(body, dict):
+            raise ValueError(f"the body is not an object with _embedded.{key}")
+        return embedded(body, key)
+
+    return records
 
 
-def _pages(landing_dir: str | Path | None, base_url: str | None, access_token: str | None):
+LEADS = RecordTable("amocrm", "leads", _records("leads"), lead_row, LEADS_SCHEMA)
+USERS = RecordTable("amocrm", "users", _records("users"), user_row, USERS_SCHEMA)
+CONTACTS = RecordTable("amocrm", "contacts", _records("contacts"), contact_row, CONTACTS_SCHEMA)
+# a row per status of each pipeline
+PIPELINE_STATUSES = RecordTable(
+    "amocrm", "pipelines", _records("pipelines"), pipeline_status_rows, PIPELINE_STATUSES_SCHEMA
+)
+
+
+def _pages(
+    landing_dir: str | Path | None,
+    base_url: str | None,
+    access_token: str | None,
+    request_policy: RequestPolicy,
+):
     if base_url and access_token:
-        return ApiPages(AmoCrmClient(base_url, access_token))
+        return ApiPages(AmoCrmClient(base_url, access_token, request_policy))
     snapshot = Path(landing_dir) / "amocrm" if landing_dir else None
     if snapshot and snapshot.is_dir():
         return SnapshotPages(snapshot)
@@ -119,58 +117,46 @@ def _pages(landing_dir: str | Path | None, base_url: str | None, access_token: s
     return NoPages()
 
 
-def _updated_since(
-    fetch: Callable[[int], Iterator[tuple[str, dict]]],
-    key: str,
-    convert: Callable[[dict], dict[str, Any]],
-    schema: pa.Schema,
-) -> Iterator[object]:
-    """Rows changed since the resource's cursor (epoch seconds, the API's filter), rows
-    already loaded dropped (ingestion/cursors.py). The cursor is committed with the load."""
-    state = dlt.current.resource_state()
-    since = state.get("updated_at_cursor", 0)
-    cursor = datetime.fromtimestamp(since, UTC) if since else None
-    seen_at_cursor = set(state.get("rows_at_cursor", []))
-    # what earlier runs loaded; pages need not come in time order
-    loaded_until, loaded_rows = cursor, frozenset(seen_at_cursor)
-    for item in _tables(fetch(since), key, convert, schema):
-        if isinstance(item, pa.Table) and item.num_rows:
-            item = cursors.unseen(item, "updated_at", loaded_until, loaded_rows)
-            cursor, seen_at_cursor = cursors.advance(item, "updated_at", cursor, seen_at_cursor)
-            if cursor is not None:
-                since = int(cursor.timestamp())
-                state["updated_at_cursor"] = since
-                state["rows_at_cursor"] = sorted(seen_at_cursor)
-        yield item
-
-
 @dlt.source(name="amocrm")
 def amocrm(
     landing_dir: str | Path | None = None,
-    base_url: str | None = None,
-    access_token: str | None = None,
+    base_url: str | None = dlt.config.value,
+    access_token: TSecretStrValue | None = dlt.secrets.value,
+    request_policy: RequestPolicy = REQUEST_POLICY,
 ):
-    """Leads (deals) and contacts incremental on `updated_at` and merged on `id`; users
-    merged on `id`; `pipeline_statuses` replaced. In a snapshot folder: `leads_page_*.json`,
-    `contacts_page_*.json`, `users.json`, `pipelines.json`. Every table is created, empty,
-    when there is nothing to read."""
-    pages = _pages(landing_dir, base_url, access_token)
+    """Leads (deals), users, contacts and pipeline statuses of an amoCRM / Kommo account.
+
+    Leads and contacts are incremental on `updated_at` and merged on `id`; users merged on
+    `id`; `pipeline_statuses` replaced; rejected records in `quarantine`. Every table is
+    created, empty, when there is nothing to read.
+
+    Args:
+        landing_dir: The landing folder; its `amocrm/` holds saved API bodies
+            (`leads_page_*.json`, `contacts_page_*.json`, `users.json`, `pipelines.json`),
+            read when the API is not configured.
+        base_url: The account's URL, `https://<account>.amocrm.ru`.
+        access_token: A long-lived token (a secret).
+        request_policy: Rate limit and retries (settings.py).
+
+    Returns:
+        The resources `leads`, `users`, `contacts` and `pipeline_statuses`.
+    """
+    pages = _pages(landing_dir, base_url, access_token, request_policy)
 
     @dlt.resource(primary_key="id", write_disposition="merge")
     def leads() -> Iterator[object]:
-        yield from _updated_since(pages.leads, "leads", lead_row, LEADS_SCHEMA)
+        yield from changed_since(pages.leads, LEADS, "updated_at")
 
     @dlt.resource(primary_key="id", write_disposition="merge")
     def users() -> Iterator[object]:
-        yield from _tables(pages.users(), "users", user_row, USERS_SCHEMA)
+        yield from page_tables(pages.users(), USERS)
 
     @dlt.resource(primary_key="id", write_disposition="merge")
     def contacts() -> Iterator[object]:
-        yield from _updated_since(pages.contacts, "contacts", contact_row, CONTACTS_SCHEMA)
+        yield from changed_since(pages.contacts, CONTACTS, "updated_at")
 
     @dlt.resource(primary_key=["pipeline_id", "status_id"], write_disposition="replace")
     def pipeline_statuses() -> Iterator[object]:
-        pipelines = pages.pipelines()
-        yield from _tables(pipelines, "pipelines", pipeline_status_rows, PIPELINE_STATUSES_SCHEMA)
+        yield from page_tables(pages.pipelines(), PIPELINE_STATUSES)
 
     return leads, users, contacts, pipeline_statuses

@@ -7,52 +7,36 @@ JSON body. An empty page (HTTP 204) ends the listing.
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import requests
+from ..api_client import ApiClient, RequestPolicy
+from .settings import PAGE_SIZE, REQUEST_POLICY
 
-log = logging.getLogger(__name__)
 
-PAGE_SIZE = 250
-MAX_REQUESTS_PER_SECOND = 7
-MAX_RETRIES = 6
+class AmoCrmError(RuntimeError):
+    """A request failed; the message names the request, never the token."""
 
 
 class AmoCrmClient:
-    """GET with the bearer token, 7 requests/s at most, back-off on 429 and 5xx."""
+    """GET with the bearer token, throttled and retried as `policy` says (settings.py)."""
 
-    def __init__(self, base_url: str, access_token: str, session: requests.Session | None = None):
+    def __init__(self, base_url: str, access_token: str, policy: RequestPolicy = REQUEST_POLICY):
         self.base_url = base_url.rstrip("/")
-        self.session = session or requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {access_token}"
-        self._last_request = 0.0
-
-    def _throttle(self) -> None:
-        wait = self._last_request + 1 / MAX_REQUESTS_PER_SECOND - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        self._last_request = time.monotonic()
+        self.http = ApiClient("amocrm", policy, {"Authorization": f"Bearer {access_token}"})
 
     def get(self, url: str, params: dict[str, Any] | None = None) -> dict | None:
         """One page: its JSON body, or None for an empty page (204)."""
-        for attempt in range(MAX_RETRIES):
-            self._throttle()
-            response = self.session.get(url, params=params, timeout=60)
-            if response.status_code == 204:
-                return None
-            if response.status_code == 429 or response.status_code >= 500:
-                delay = float(response.headers.get("Retry-After") or 2**attempt)
-                log.warning("amocrm: HTTP %s on %s, retrying in %.0fs", response.status_code,
-                            url, delay)  # fmt: skip
-                time.sleep(delay)
-                continue
-            response.raise_for_status()
-            return response.json()
-        raise RuntimeError(f"amocrm: {url} still failing after {MAX_RETRIES} attempts")
+        response = self.http.request("GET", url, params=params)
+        if response.status_code == 204:
+            return None
+        if self.http.gave_up(response):
+            raise AmoCrmError(f"amocrm: {url} still failing after {self.http.policy.attempts} "
+                              f"attempts (HTTP {response.status_code})")  # fmt: skip
+        response.raise_for_status()
+        return response.json()
 
     def pages(self, path: str, params: dict[str, Any]) -> Iterator[tuple[str, dict]]:
         url: str | None = f"{self.base_url}/api/v4/{path}"
@@ -80,25 +64,29 @@ def embedded(body: dict, key: str) -> list[Any]:
     return ((body or {}).get("_embedded") or {}).get(key) or []
 
 
+def _epoch(since: datetime | None) -> int:
+    return int(since.timestamp()) if since else 0
+
+
 class ApiPages:
-    """Pages from the live API."""
+    """Pages from the live API; `updated_since` is the API's filter (`>=`)."""
 
     def __init__(self, client: AmoCrmClient):
         self.client = client
 
-    def leads(self, updated_since: int) -> Iterator[tuple[str, dict]]:
+    def leads(self, updated_since: datetime | None) -> Iterator[tuple[str, dict]]:
         params = {
             "with": "contacts",
             "order[updated_at]": "asc",
-            "filter[updated_at][from]": updated_since,
+            "filter[updated_at][from]": _epoch(updated_since),
         }
         return self.client.pages("leads", params)
 
     def users(self) -> Iterator[tuple[str, dict]]:
         return self.client.pages("users", {})
 
-    def contacts(self, updated_since: int) -> Iterator[tuple[str, dict]]:
-        params = {"order[updated_at]": "asc", "filter[updated_at][from]": updated_since}
+    def contacts(self, updated_since: datetime | None) -> Iterator[tuple[str, dict]]:
+        params = {"order[updated_at]": "asc", "filter[updated_at][from]": _epoch(updated_since)}
         return self.client.pages("contacts", params)
 
     def pipelines(self) -> Iterator[tuple[str, dict]]:
@@ -111,13 +99,13 @@ class SnapshotPages:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def leads(self, updated_since: int) -> Iterator[tuple[str, dict]]:
+    def leads(self, updated_since: datetime | None) -> Iterator[tuple[str, dict]]:
         return snapshot_pages(self.folder, "leads")
 
     def users(self) -> Iterator[tuple[str, dict]]:
         return snapshot_pages(self.folder, "users")
 
-    def contacts(self, updated_since: int) -> Iterator[tuple[str, dict]]:
+    def contacts(self, updated_since: datetime | None) -> Iterator[tuple[str, dict]]:
         return snapshot_pages(self.folder, "contacts")
 
     def pipelines(self) -> Iterator[tuple[str, dict]]:
@@ -127,13 +115,13 @@ class SnapshotPages:
 class NoPages:
     """Nothing configured."""
 
-    def leads(self, updated_since: int) -> Iterator[tuple[str, dict]]:
+    def leads(self, updated_since: datetime | None) -> Iterator[tuple[str, dict]]:
         return iter(())
 
     def users(self) -> Iterator[tuple[str, dict]]:
         return iter(())
 
-    def contacts(self, updated_since: int) -> Iterator[tuple[str, dict]]:
+    def contacts(self, updated_since: datetime | None) -> Iterator[tuple[str, dict]]:
         return iter(())
 
     def pipelines(self) -> Iterator[tuple[str, dict]]:

@@ -12,17 +12,16 @@ stays a string, as `crm_user_id` is in the manager directory.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import dlt
-import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
 from dlt.common.typing import TSecretStrValue
 
-from .. import cursors, quarantine
+from ..api_client import RequestPolicy
+from ..crm_loading import RecordTable, changed_since, page_tables
 from .client import Bitrix24Client, NoPages, Pages, SnapshotPages
 from .rows import (
     CONTACT_FIELDS,
@@ -34,75 +33,41 @@ from .rows import (
     deal_row,
     user_row,
 )
+from .settings import REQUEST_POLICY
 
 log = logging.getLogger(__name__)
-CONVERSION_ERRORS = (ValueError, TypeError, AttributeError)
 
 
-def _tables(
-    pages: Iterator[tuple[str, dict]],
-    kind: str,
-    convert: Callable[[dict], dict[str, Any]],
-    schema: pa.Schema,
-) -> Iterator[object]:
-    """One arrow table per page (an empty one when there is no page, so downstream models
-    always run); records that do not convert go to quarantine, always yielded."""
-    rejected: list[dict[str, Any]] = []
-    yielded = False
-    for location, body in pages:
-        rows = []
-        records = body.get("result") if isinstance(body, dict) else None
-        if not isinstance(records, list):
-            rejected.append(quarantine.record("bitrix24", location, 0, "body", 0, body,
-                                              "no result[] in the body"))  # fmt: skip
-            continue
-        for index, record in enumerate(records):
-            try:
-                rows.append(convert(record))
-            except CONVERSION_ERRORS as exc:
-                rejected.append(
-                    quarantine.record("bitrix24", location, 0, kind, index, record, str(exc))
-                )
-        yield pa.Table.from_pylist(rows, schema=schema)
-        yielded = True
-    if not yielded:
-        yield schema.empty_table()
-    yield quarantine.marked(rejected)
+def _result(body: Any) -> list[Any]:
+    records = body.get("result") if isinstance(body, dict) else None
+    if not isinstance(records, list):
+        raise ValueError("no result[] in the body")
+    return records
 
 
-def _modified_since(
-    pages: Pages,
-    method: str,
-    select: list[str],
-    kind: str,
-    convert: Callable[[dict], dict[str, Any]],
-    schema: pa.Schema,
-) -> Iterator[object]:
-    """Rows modified since the resource's cursor (`>=`: a row modified in the cursor's
-    second is read again, never missed; the rows already loaded are then dropped, see
-    ingestion/cursors.py). The cursor is committed with the load."""
-    state = dlt.current.resource_state()
-    saved: str | None = state.get("modified_at_cursor")
-    params: dict[str, Any] = {"order": {"ID": "ASC"}, "select": select}
-    if saved:
-        params["filter"] = {">=DATE_MODIFY": saved}
-    cursor = datetime.fromisoformat(saved) if saved else None
-    seen_at_cursor = set(state.get("rows_at_cursor", []))
-    # what earlier runs loaded; pages need not come in time order
-    loaded_until, loaded_rows = cursor, frozenset(seen_at_cursor)
-    for item in _tables(pages.pages(method, params), kind, convert, schema):
-        if isinstance(item, pa.Table) and item.num_rows:
-            item = cursors.unseen(item, "modified_at", loaded_until, loaded_rows)
-            cursor, seen_at_cursor = cursors.advance(item, "modified_at", cursor, seen_at_cursor)
-            if cursor is not None:
-                state["modified_at_cursor"] = cursor.isoformat()
-                state["rows_at_cursor"] = sorted(seen_at_cursor)
-        yield item
+DEALS = RecordTable("bitrix24", "deals", _result, deal_row, DEALS_SCHEMA)
+CONTACTS = RecordTable("bitrix24", "contacts", _result, contact_row, CONTACTS_SCHEMA)
+USERS = RecordTable("bitrix24", "users", _result, user_row, USERS_SCHEMA)
 
 
-def _pages(landing_dir: str | Path | None, webhook_url: str | None) -> Pages:
+def _modified_since(pages: Pages, method: str, select: list[str]):
+    """Pages of `method` modified at or after the cursor (`>=`: a row modified in the
+    cursor's second is read again, never missed; crm_loading drops the ones loaded)."""
+
+    def fetch(cursor: datetime | None) -> Iterator[tuple[str, dict]]:
+        params: dict[str, Any] = {"order": {"ID": "ASC"}, "select": select}
+        if cursor is not None:
+            params["filter"] = {">=DATE_MODIFY": cursor.isoformat()}
+        return pages.pages(method, params)
+
+    return fetch
+
+
+def _pages(
+    landing_dir: str | Path | None, webhook_url: str | None, request_policy: RequestPolicy
+) -> Pages:
     if webhook_url:
-        return Bitrix24Client(webhook_url)
+        return Bitrix24Client(webhook_url, request_policy)
     snapshot = Path(landing_dir) / "bitrix24" if landing_dir else None
     if snapshot and snapshot.is_dir():
         return SnapshotPages(snapshot)
@@ -111,26 +76,40 @@ def _pages(landing_dir: str | Path | None, webhook_url: str | None) -> Pages:
 
 
 @dlt.source(name="bitrix24")
-def bitrix24(landing_dir: str | Path | None = None, webhook_url: TSecretStrValue | None = None):
-    """`deals` and `contacts` incremental on DATE_MODIFY and merged on `id`; `users` merged
-    on `id`; rejected records in `quarantine`."""
-    pages = _pages(landing_dir, webhook_url)
+def bitrix24(
+    landing_dir: str | Path | None = None,
+    webhook_url: TSecretStrValue | None = dlt.secrets.value,
+    request_policy: RequestPolicy = REQUEST_POLICY,
+):
+    """Deals, contacts and users of a Bitrix24 portal.
+
+    `deals` and `contacts` are incremental on DATE_MODIFY and merged on `id`; `users`
+    merged on `id`; rejected records in `quarantine`. Every table is created, empty, when
+    there is nothing to read.
+
+    Args:
+        landing_dir: The landing folder; its `bitrix24/` holds saved API bodies, read when
+            no webhook is configured.
+        webhook_url: The inbound webhook, `https://<portal>/rest/<user>/<token>/` (a secret).
+        request_policy: Rate limit and retries (settings.py).
+
+    Returns:
+        The resources `deals`, `contacts` and `users`.
+    """
+    pages = _pages(landing_dir, webhook_url, request_policy)
 
     @dlt.resource(primary_key="id", write_disposition="merge")
     def deals() -> Iterator[object]:
-        yield from _modified_since(
-            pages, "crm.deal.list", DEAL_FIELDS, "deals", deal_row, DEALS_SCHEMA
-        )
+        fetch = _modified_since(pages, "crm.deal.list", DEAL_FIELDS)
+        yield from changed_since(fetch, DEALS, "modified_at")
 
     @dlt.resource(primary_key="id", write_disposition="merge")
     def contacts() -> Iterator[object]:
-        yield from _modified_since(
-            pages, "crm.contact.list", CONTACT_FIELDS, "contacts", contact_row, CONTACTS_SCHEMA
-        )
+        fetch = _modified_since(pages, "crm.contact.list", CONTACT_FIELDS)
+        yield from changed_since(fetch, CONTACTS, "modified_at")
 
     @dlt.resource(primary_key="id", write_disposition="merge")
     def users() -> Iterator[object]:
-        params = {"sort": "ID", "order": "ASC"}
-        yield from _tables(pages.pages("user.get", params), "users", user_row, USERS_SCHEMA)
+        yield from page_tables(pages.pages("user.get", {"sort": "ID", "order": "ASC"}), USERS)
 
     return deals, contacts, users

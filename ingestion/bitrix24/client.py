@@ -7,19 +7,14 @@ holds the token) or the file name, and the parsed `{result[], total, next?, time
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-import requests
+from dlt.sources.helpers.requests import RequestException, Response
 
-log = logging.getLogger(__name__)
-
-MAX_REQUESTS_PER_SECOND = 2.0
-MAX_RETRIES = 6
-BACKOFF_SECONDS = 1.0  # doubled on every retry
+from ..api_client import ApiClient, RequestPolicy
+from .settings import REQUEST_POLICY
 
 
 class Bitrix24Error(RuntimeError):
@@ -27,43 +22,31 @@ class Bitrix24Error(RuntimeError):
 
 
 class Bitrix24Client:
-    """POST JSON to `<webhook_url><method>.json`, 2 requests/s at most, back-off on
-    `503 QUERY_LIMIT_EXCEEDED` (and 429 / other 5xx)."""
+    """POST JSON to `<webhook_url><method>.json`, throttled and retried as `policy` says
+    (settings.py: 2 requests/s, back-off on `503 QUERY_LIMIT_EXCEEDED`, 429 and other 5xx)."""
 
-    def __init__(self, webhook_url: str, session: requests.Session | None = None):
+    def __init__(self, webhook_url: str, policy: RequestPolicy = REQUEST_POLICY):
         self.webhook_url = webhook_url.rstrip("/") + "/"
-        self.session = session or requests.Session()
-        self._last_request = 0.0
-
-    def _throttle(self) -> None:
-        wait = self._last_request + 1 / MAX_REQUESTS_PER_SECOND - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        self._last_request = time.monotonic()
+        self.http = ApiClient("bitrix24", policy, describe=_describe)
 
     def call(self, method: str, params: dict[str, Any]) -> dict:
-        for attempt in range(MAX_RETRIES):
-            self._throttle()
-            try:
-                response = self.session.post(f"{self.webhook_url}{method}.json", json=params,
-                                             timeout=60)  # fmt: skip
-            except requests.RequestException as exc:  # its text would hold the URL
-                raise Bitrix24Error(f"bitrix24: {method}: {type(exc).__name__}") from None
-            if response.status_code == 429 or response.status_code >= 500:
-                delay = BACKOFF_SECONDS * 2**attempt
-                log.warning("bitrix24: HTTP %s %s on %s, retrying in %.1fs",
-                            response.status_code, _error(response), method, delay)  # fmt: skip
-                time.sleep(delay)
-                continue
-            if response.status_code != 200:
-                raise Bitrix24Error(
-                    f"bitrix24: {method}: HTTP {response.status_code} {_error(response)}"
-                )
-            body = response.json()
-            if not isinstance(body, dict) or "error" in body:
-                raise Bitrix24Error(f"bitrix24: {method}: {_error(response)}")
-            return body
-        raise Bitrix24Error(f"bitrix24: {method} still failing after {MAX_RETRIES} attempts")
+        try:
+            response = self.http.request("POST", f"{self.webhook_url}{method}.json", json=params)
+        except RequestException as exc:  # its text would hold the URL
+            raise Bitrix24Error(f"bitrix24: {method}: {type(exc).__name__}") from None
+        if self.http.gave_up(response):
+            raise Bitrix24Error(
+                f"bitrix24: {method} still failing after {self.http.policy.attempts} attempts "
+                f"(HTTP {response.status_code} {_error(response)})"
+            )
+        if response.status_code != 200:
+            raise Bitrix24Error(
+                f"bitrix24: {method}: HTTP {response.status_code} {_error(response)}"
+            )
+        body = response.json()
+        if not isinstance(body, dict) or "error" in body:
+            raise Bitrix24Error(f"bitrix24: {method}: {_error(response)}")
+        return body
 
     def pages(self, method: str, params: dict[str, Any]) -> Iterator[tuple[str, dict]]:
         # the location names the filter too, so quarantine rows of later runs stay apart
@@ -76,7 +59,7 @@ class Bitrix24Client:
             start = following if following > start else None  # absent on the last page
 
 
-def _error(response: requests.Response) -> str:
+def _error(response: Response) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -84,6 +67,12 @@ def _error(response: requests.Response) -> str:
     if not isinstance(body, dict):
         return ""
     return " ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
+
+
+def _describe(response: Response) -> str:
+    """`QUERY_LIMIT_EXCEEDED ... on crm.deal.list`: the method, never the webhook URL."""
+    method = response.url.rsplit("/", 1)[-1].removesuffix(".json")
+    return f"{_error(response)} on {method}".strip()
 
 
 class Pages(Protocol):

@@ -9,21 +9,23 @@ yields empty tables.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import dlt
 import pyarrow as pa
-import requests
+from dlt.common.typing import TSecretStrValue
+
+from ..api_client import ApiClient, RequestPolicy
 
 log = logging.getLogger(__name__)
 
 BASE_URL = "https://api.wazzup24.com/v3"
 USERS_PAGE_SIZE = 100
-MAX_RETRIES = 5
-MAX_DELAY_SECONDS = 60.0
+# Only 429 is retried here: a 5xx (an outage) fails the call at once, and the Dagster step
+# is retried after 1, 2, 4 x CHATSALES_API_RETRY_BASE_SECONDS (orchestration/assets).
+REQUEST_POLICY = RequestPolicy(attempts=6, backoff_seconds=1.0, max_delay_seconds=60.0,
+                               retry_statuses=(429,))  # fmt: skip
 
 CHANNELS_SCHEMA = pa.schema(
     [
@@ -40,51 +42,30 @@ class WazzupApiError(RuntimeError):
     """A non-2xx answer (or an unexpected body) from the Wazzup API."""
 
 
-def _retry_delay(response: requests.Response, attempt: int) -> float:
-    value = response.headers.get("Retry-After", "")
-    try:
-        delay = float(value)
-    except ValueError:
-        try:
-            delay = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            delay = 2.0**attempt
-    return min(max(delay, 0.0), MAX_DELAY_SECONDS)
-
-
 class WazzupApi:
-    """Requests with the bearer key; backs off on 429 (Retry-After, else exponential)."""
+    """Requests with the bearer key; 429 retried as `policy` says (Retry-After honoured)."""
 
     def __init__(
-        self, api_key: str, base_url: str = BASE_URL, session: requests.Session | None = None
+        self, api_key: str, base_url: str = BASE_URL, policy: RequestPolicy = REQUEST_POLICY
     ):
         if not api_key:
             raise ValueError("the Wazzup API key is empty")
         self.base_url = base_url.rstrip("/")
-        self.session = session or requests.Session()
-        self.headers = {"Authorization": f"Bearer {api_key}"}
+        self.http = ApiClient("wazzup api", policy, {"Authorization": f"Bearer {api_key}"})
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         url = f"{self.base_url}/{path.lstrip('/')}"
-        for attempt in range(MAX_RETRIES + 1):
-            response = self.session.request(method, url, headers=self.headers, timeout=60, **kwargs)
-            if response.status_code == 429 and attempt < MAX_RETRIES:
-                delay = _retry_delay(response, attempt)
-                log.warning("wazzup api: 429 on %s %s, retrying in %.1fs", method, url, delay)
-                time.sleep(delay)
-                continue
-            if not response.ok:
-                raise WazzupApiError(
-                    f"wazzup api: {method} {url} -> HTTP {response.status_code}: "
-                    f"{response.text[:1000]}"
-                )
-            if not response.content:
-                return None
-            try:
-                return response.json()
-            except ValueError as exc:
-                raise WazzupApiError(f"wazzup api: {method} {url}: body is not JSON") from exc
-        raise AssertionError("unreachable")
+        response = self.http.request(method, url, **kwargs)
+        if not response.ok:
+            raise WazzupApiError(
+                f"wazzup api: {method} {url} -> HTTP {response.status_code}: {response.text[:1000]}"
+            )
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise WazzupApiError(f"wazzup api: {method} {url}: body is not JSON") from exc
 
     def channels(self) -> list[dict[str, Any]]:
         """`GET /channels`: `[{channelId, transport, plainId, state}]`."""
@@ -128,14 +109,9 @@ class WazzupApi:
         )
 
 
-def subscribe_webhook(
-    api_key: str,
-    webhooks_uri: str,
-    base_url: str = BASE_URL,
-    session: requests.Session | None = None,
-) -> Any:
+def subscribe_webhook(api_key: str, webhooks_uri: str, base_url: str = BASE_URL) -> Any:
     """Point the Wazzup account's webhooks at `webhooks_uri`; WazzupApiError on non-2xx."""
-    return WazzupApi(api_key, base_url, session).subscribe_webhook(webhooks_uri)
+    return WazzupApi(api_key, base_url).subscribe_webhook(webhooks_uri)
 
 
 def _text(value: Any) -> str | None:
@@ -157,9 +133,24 @@ def _table(records: list[dict[str, Any]], fields: dict[str, str], schema: pa.Sch
 
 
 @dlt.source(name="wazzup_api", section="wazzup_api")
-def wazzup_api(api_key: str | None = None, base_url: str = BASE_URL):
-    """Channels merged on `channel_id`, users merged on `user_id`."""
-    client = WazzupApi(api_key, base_url) if api_key else None
+def wazzup_api(
+    api_key: TSecretStrValue | None = dlt.secrets.value,
+    base_url: str = BASE_URL,
+    request_policy: RequestPolicy = REQUEST_POLICY,
+):
+    """Channels and users of a Wazzup account (API v3), reference data for the webhooks.
+
+    Both tables are created, empty, when no key is configured.
+
+    Args:
+        api_key: The Wazzup API key (a secret).
+        base_url: The API root.
+        request_policy: Retries (REQUEST_POLICY: 429 only).
+
+    Returns:
+        The resources `api_channels` (merged on `channel_id`) and `api_users` (on `user_id`).
+    """
+    client = WazzupApi(api_key, base_url, request_policy) if api_key else None
     if client is None:
         log.info("wazzup_api: no api_key configured, skipped (tables stay empty)")
 
