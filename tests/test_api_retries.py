@@ -22,7 +22,9 @@ from ingestion.api_client import RequestPolicy
 from ingestion.bitrix24.client import Bitrix24Client, Bitrix24Error
 from ingestion.wazzup.api import WazzupApi, WazzupApiError
 
-from .http_replay import ReplayHandler
+from .support.http_replay import ReplayHandler
+
+pytestmark = pytest.mark.unit
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "s3cr3t-t0ken"
