@@ -464,3 +464,24 @@ def test_story_cohort_conversion(full: Stats) -> None:
         assert low <= rate <= high, (month, rate)
     won = sum(full.won.values())
     assert 0.65 * won <= sum(full.cohort_won.values()) <= 1.1 * won
+
+
+@pytest.mark.unit
+def test_unique_values_end_when_their_space_is_full():
+    """At a large scale one name's 100 usernames run out: drawing on never ended (scale 5 hung
+    in its sixth month). Past the draws, a numbered suffix keeps values unique, in linear time."""
+    import random
+
+    from chatsales.app.demo.company import UNIQUE_DRAWS, People
+
+    people = People(random.Random(7))
+    rng, draws = random.Random(1), []
+
+    def username() -> str:
+        draws.append(1)
+        return f"anna{rng.randrange(3)}"
+
+    values = [people._unique(username) for _ in range(2000)]
+    assert len(set(values)) == 2000
+    assert {v for v in values if "_" not in v} == {"anna0", "anna1", "anna2"}
+    assert len(draws) <= 2000 * UNIQUE_DRAWS

@@ -13,6 +13,7 @@ from .stories import DUAL_CHANNEL_SHARE, PROFILES, Profile
 CRM_USER_BASE = 8100000
 CONTACT_ID_BASE = 4000000
 AVATAR = "https://store.wazzup24.com/avatar-placeholder"
+UNIQUE_DRAWS = 50  # random draws for a unique value before a numbered suffix decides
 TRANSPORT_LABELS = {
     "whatsapp": "WhatsApp",
     "telegram": "Telegram",
@@ -83,11 +84,21 @@ class People:
         self.used: set[str] = set()
         self.clients: list[Client] = []
         self.phone_clients: list[Client] = []
+        self.suffixes: dict[str, int] = {}  # the last numbered suffix given to a value
 
     def _unique(self, make: Callable[[], str]) -> str:
+        """A value of `make()` nobody has yet. After UNIQUE_DRAWS taken values (a value space
+        filling up, e.g. the 100 usernames of one name at a large scale), a numbered suffix
+        makes it unique: drawing on would never end once the space is full."""
         value = make()
-        while value in self.used:
+        draws = 1
+        while value in self.used and draws < UNIQUE_DRAWS:
             value = make()
+            draws += 1
+        base = value
+        while value in self.used:
+            self.suffixes[base] = self.suffixes.get(base, 0) + 1
+            value = f"{base}_{self.suffixes[base]}"
         self.used.add(value)
         return value
 
