@@ -246,3 +246,10 @@ def test_superset_reads_the_role_s_warehouse_with_its_password(
         assert tuple(row) == (ROLE, server.METADATA_DB)
     finally:
         engine.dispose()
+
+
+@pytest.mark.unit
+def test_a_mistyped_scheme_is_refused_without_echoing_the_password():
+    with pytest.raises(ValueError, match="postgressql") as refused:
+        _ = Warehouse(f"postgressql://bob:{quote(PASSWORD, safe='')}@db/wh").kind
+    assert "p@ss" not in str(refused.value) and "p%40ss" not in str(refused.value)

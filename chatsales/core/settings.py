@@ -119,8 +119,10 @@ class Warehouse:
             return "duckdb"
         if scheme in ("postgresql", "postgres"):
             return "postgres"
+        # the scheme only: the rest of the URL may hold a password
         raise ValueError(
-            f"CHATSALES_WAREHOUSE={self.url!r}: expected duckdb:///path or postgresql://..."
+            f"CHATSALES_WAREHOUSE: unknown scheme {scheme!r}, expected duckdb:///path or "
+            "postgresql://..."
         )
 
     @property
