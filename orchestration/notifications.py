@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from chatsales.core.settings import Settings
+from chatsales.core.settings import Settings, secret_value
 
 ANOMALY_KINDS = (
     "too_few_messages",
@@ -127,9 +127,9 @@ def alert_settings(environ: Mapping[str, str] | None = None) -> AlertSettings:
     silencing alerts."""
     config = Settings.from_environ(environ)
     settings = AlertSettings(
-        webhook_url=_secret(config.alert_webhook_url),
+        webhook_url=secret_value(config.alert_webhook_url),
         format=_choice("CHATSALES_ALERT_FORMAT", config.alert_format, ("json", "telegram")),
-        telegram_token=_secret(config.telegram_bot_token),
+        telegram_token=secret_value(config.telegram_bot_token),
         telegram_chat_id=config.telegram_chat_id,
         telegram_api_url=config.telegram_api_url or TELEGRAM_API_URL,
         kinds=_choice_list(
@@ -161,10 +161,6 @@ def alert_settings(environ: Mapping[str, str] | None = None) -> AlertSettings:
             "CHATSALES_TELEGRAM_CHAT_ID"
         )
     return settings
-
-
-def _secret(value) -> str | None:
-    return value.get_secret_value() if value else None
 
 
 @dataclass(frozen=True)

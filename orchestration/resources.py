@@ -20,7 +20,7 @@ from chatsales.core.settings import Settings, Warehouse, export_dbt_env
 from .notifications import AlertSettings, alert_settings
 from .project import dbt_project
 
-# What `chatsales ui` hands on to `dagster dev` (see Settings.dagster_environment).
+# What `chatsales ui` hands on to `dagster dev` (Settings.locations).
 WAREHOUSE_VARIABLE = "CHATSALES_WAREHOUSE"
 LANDING_VARIABLE = "CHATSALES_LANDING"
 STATE_VARIABLE = "CHATSALES_STATE_DIR"

@@ -362,6 +362,8 @@ def test_a_setting_that_cannot_work_fails_loudly(name, value):
     with pytest.raises(AlertConfigError, match=name) as raised:
         alert_settings({name: value})
     assert "secret-path" not in str(raised.value)
+    with pytest.raises(AlertConfigError, match=name):  # the sensor's resource, given values
+        AlertsResource(environment={name: value}).settings()
 
 
 @pytest.mark.warehouse

@@ -40,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     from orchestration.runner import ensure_dagster_home, prepare_dbt
 
-    home = ensure_dagster_home()
+    ensure_dagster_home()
     prepare_dbt()
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-w", "workspace.yaml", "-h", args.host, "-p", str(args.port)]
@@ -48,7 +48,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     # dagster-dbt looks for `dbt` on PATH when `dagster dev` prepares the project
     env = dict(os.environ)
     env["PATH"] = f"{dagster.parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(settings().locations(), DAGSTER_HOME=str(home))
+    env.update(settings().locations())
     return subprocess.call(command, cwd=REPO_ROOT, env=env)
 
 

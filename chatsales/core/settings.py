@@ -100,6 +100,11 @@ class Settings(BaseModel):
         return self.landing if self.landing.is_absolute() else REPO_ROOT / self.landing
 
 
+def secret_value(value: SecretStr | None) -> str | None:
+    """The secret itself, for the one place that sends it (None when unset)."""
+    return value.get_secret_value() if value else None
+
+
 def settings() -> Settings:
     """The settings as the environment says now (read on every call: cheap, and a sensor or a
     test sees a changed value)."""

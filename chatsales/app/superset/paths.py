@@ -6,7 +6,7 @@ import json
 import secrets
 from pathlib import Path
 
-from chatsales.core.settings import settings, state_dir
+from chatsales.core.settings import secret_value, settings, state_dir
 
 HOST = "127.0.0.1"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -64,12 +64,8 @@ def credentials(home: Path, usernames: tuple[str, ...] = ()) -> dict:
         path.touch(mode=0o600)
         path.write_text(json.dumps(stored, indent=2) + "\n")
     return {
-        "secret_key": _secret(config.superset_secret_key) or stored["secret_key"],
+        "secret_key": secret_value(config.superset_secret_key) or stored["secret_key"],
         "admin_user": config.superset_admin_user,
-        "admin_password": _secret(config.superset_admin_password) or stored["admin_password"],
+        "admin_password": secret_value(config.superset_admin_password) or stored["admin_password"],
         "users": users,
     }
-
-
-def _secret(value) -> str | None:
-    return value.get_secret_value() if value else None
