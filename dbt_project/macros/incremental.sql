@@ -1,34 +1,58 @@
 {#
     Incremental models over messages recompute whole chats: a dialog number, a wait and its
     status depend on every earlier message of the chat. This condition picks the chats to
-    recompute:
-
-    - a partition run (Dagster passes vars window_start / window_end, local dates, the end
-      exclusive): the chats with a message in the window or in the dialog_gap_hours before it,
-      so waits pending at the window's start get settled;
-    - otherwise (catch-up): the chats with a message in the last incremental_lookback_days +
-      dialog_gap_hours before the model's own latest data, so late messages land.
+    recompute: those with a message at or after recompute_window_start.
 
         where {{ chat_is_touched('messages', 'sent_at') }}
 
     `messages` needs chat_id and sent_at; `watermark_column` is a timestamp of {{ this }}.
 #}
 {% macro chat_is_touched(messages, watermark_column, chat_column='chat_id') -%}
-    {%- set window_start = var('window_start', none) -%}
-    {%- set window_end = var('window_end', none) -%}
-    {%- set gap_hours = var('dialog_gap_hours') -%}
     {{ chat_column }} in (
         select touched.chat_id
         from {{ messages }} as touched
-        {%- if window_start and window_end %}
-        where touched.sent_at >= {{ from_reporting_time(
-            "cast('" ~ window_start ~ "' as timestamp)") }} - interval '{{ gap_hours }} hours'
-            and touched.sent_at < {{ from_reporting_time("cast('" ~ window_end ~ "' as timestamp)") }}
-        {%- else %}
-        {%- set hours = var('incremental_lookback_days') * 24 + gap_hours %}
-        where touched.sent_at >= (
-            select coalesce(max({{ watermark_column }}), cast('1900-01-01' as timestamp)) from {{ this }}
-        ) - interval '{{ hours }} hours'
+        where touched.sent_at >= {{ recompute_window_start(
+            "(select coalesce(max(" ~ watermark_column ~ "), cast('1900-01-01' as timestamp)) from "
+            ~ this ~ ")"
+        ) }}
+        {%- if var('window_start', none) and var('window_end', none) %}
+            and touched.sent_at < {{ from_reporting_time("cast('" ~ var('window_end') ~ "' as timestamp)") }}
         {%- endif %}
     )
 {%- endmacro %}
+
+
+{#
+    The first instant whose messages a run recomputes:
+
+    - a partition run (Dagster passes vars window_start / window_end, local dates, the end
+      exclusive): dialog_gap_hours before the window, so waits pending at its start settle;
+    - otherwise (catch-up): incremental_lookback_days + dialog_gap_hours before `watermark`,
+      the latest message the models had, so late messages land.
+#}
+{% macro recompute_window_start(watermark) -%}
+    {%- set gap_hours = var('dialog_gap_hours') -%}
+    {%- if var('window_start', none) and var('window_end', none) -%}
+        {{ from_reporting_time("cast('" ~ var('window_start') ~ "' as timestamp)") }}
+        - interval '{{ gap_hours }} hours'
+    {%- else -%}
+        {{ watermark }} - interval '{{ var("incremental_lookback_days") * 24 + gap_hours }} hours'
+    {%- endif -%}
+{%- endmacro %}
+
+
+
+{#
+    One row per reporting grain: the first period an incremental mart recomputes, the one
+    holding `recompute_from` (a timestamptz expression); every later period is recomputed too.
+    Medians and percentiles stay exact because each recomputed period is rebuilt from all of
+    its rows: a year grain re-reads its whole year, never all history.
+#}
+{% macro recomputed_periods(recompute_from) %}
+    {% for grain in reporting_grains() %}
+        select
+            '{{ grain }}' as grain,
+            {{ period_start(grain, recompute_from) }} as period_from
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+{% endmacro %}

@@ -43,7 +43,7 @@
 
 {# Every row of `relation` once per reporting grain (ISO weeks start on Monday), with grain and period_start columns. #}
 {% macro bucket_by_period(relation, timestamp_column) %}
-    {% for grain in ['day', 'week', 'month', 'quarter', 'year'] %}
+    {% for grain in reporting_grains() %}
         select
             '{{ grain }}' as grain,
             {{ period_start(grain, relation ~ '.' ~ timestamp_column) }} as period_start,

@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['grain', 'period_start'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 {% set sla_seconds = var('response_sla_minutes') * 60 %}
 {% set metric_families = [
     'dialog_metrics', 'owned_metrics', 'message_metrics', 'per_dialog_metrics',
@@ -6,33 +12,177 @@
 {# rates computed last, from the combined counts, each with its Wilson interval #}
 {% set conversion_metrics = ['conversion_rate', 'cohort_conversion_rate'] %}
 {% set ratios = ratio_metrics() %}
+{# incremental runs read only the rows of the periods they recompute #}
+{% set rows_from = '(select min(rows_from) from recomputed_periods)' %}
 
 with
+
+{% if is_incremental() %}
+
+previous_days as (
+
+    select
+        period_start,
+        manager_id,
+        channel,
+        won_deals,
+        cohort_won_dialogs
+    from {{ this }}
+    where grain = 'day'
+
+),
+
+message_window as (
+
+    -- the recompute window of fct_messages, from this mart's own latest message day, so a
+    -- run that failed before reaching this mart is caught up by the next one
+    select
+        {{ recompute_window_start(from_reporting_time('cast(max(period_start) as timestamp)')) }}
+            as window_start
+    from previous_days
+    where channel != 'all'  -- deals have no channel: these rows come from messages
+
+),
+
+dialogs_into_window as (
+
+    -- a new message may extend a dialog or settle its waits; both count where it started
+    select min(dialogs.started_at) as started_at
+    from {{ ref('fct_dialogs') }} as dialogs
+    inner join message_window
+        on dialogs.ended_at >= message_window.window_start - interval '{{ var("dialog_gap_hours") }} hours'
+
+),
+
+conversions_now as (
+
+    -- deals change apart from messages: a deal won, lost again or moved converts other
+    -- dialogs; these are the deal-driven counts of every day as they are now
+    select
+        {{ period_start('day', 'started_at') }} as period_start,
+        owner_manager_id as manager_id,
+        channel,
+        count(*) as cohort_won_dialogs,
+        0 as won_deals
+    from {{ ref('fct_dialogs') }}
+    where is_converted
+    group by {{ period_start('day', 'started_at') }}, owner_manager_id, channel
+
+    union all
+
+    select
+        {{ period_start('day', 'closed_at') }} as period_start,
+        manager_id,
+        'all' as channel,
+        0 as cohort_won_dialogs,
+        count(*) as won_deals
+    from {{ ref('fct_deals') }}
+    where is_won and closed_at is not null
+    group by {{ period_start('day', 'closed_at') }}, manager_id
+
+),
+
+conversions_before as (
+
+    select
+        period_start,
+        manager_id,
+        channel,
+        cohort_won_dialogs,
+        0 as won_deals
+    from previous_days
+    where manager_id != 'all' and channel != 'all' and cohort_won_dialogs > 0
+
+    union all
+
+    select
+        period_start,
+        manager_id,
+        channel,
+        0 as cohort_won_dialogs,
+        won_deals
+    from previous_days
+    where manager_id != 'all' and channel = 'all' and won_deals > 0
+
+),
+
+changed_conversion_days as (
+
+    select min(coalesce(conversions_now.period_start, conversions_before.period_start)) as period_start
+    from conversions_now
+    full outer join conversions_before
+        on
+            conversions_now.period_start = conversions_before.period_start
+            and conversions_now.manager_id = conversions_before.manager_id
+            and conversions_now.channel = conversions_before.channel
+    where
+        conversions_now.cohort_won_dialogs is distinct from conversions_before.cohort_won_dialogs
+        or conversions_now.won_deals is distinct from conversions_before.won_deals
+
+),
+
+recompute_from as (
+
+    -- the earliest instant whose periods changed; nothing known (an empty mart): all history
+    select coalesce(min(changed_at), cast('1900-01-01' as timestamp)) as recompute_from
+    from (
+        select window_start as changed_at from message_window
+        union all
+        select started_at from dialogs_into_window
+        union all
+        select {{ from_reporting_time('cast(period_start as timestamp)') }} from changed_conversion_days
+    ) as changes
+
+),
+
+recomputed_periods as (
+
+    select
+        grain,
+        period_from,
+        {{ from_reporting_time('cast(period_from as timestamp)') }} as rows_from
+    from ({{ recomputed_periods('(select recompute_from from recompute_from)') }}) as grains
+
+),
+
+{% endif %}
 
 fct_dialogs as (
 
     select * from {{ ref('fct_dialogs') }}
+    {% if is_incremental() %}
+    where ended_at >= {{ rows_from }}
+    {% endif %}
 
 ),
 
 fct_messages as (
 
     select * from {{ ref('fct_messages') }}
+    {% if is_incremental() %}
+    where sent_at >= {{ rows_from }}
+    {% endif %}
 
 ),
 
 fct_waits as (
 
+    -- every wait open in a recomputed period, for the running count of open waits
     select * from {{ ref('fct_waits') }}
+    {% if is_incremental() %}
+    where open_until >= {{ rows_from }}
+    {% endif %}
 
 ),
 
 fct_deals as (
 
     select * from {{ ref('fct_deals') }}
+    {% if is_incremental() %}
+    where closed_at >= {{ rows_from }}
+    {% endif %}
 
 ),
-
 
 dialogs as (
 
@@ -376,6 +526,22 @@ metric_keys as (
 
 ),
 
+{% if is_incremental() %}
+
+recomputed_keys as (
+
+    -- earlier periods were read for running counts only: their rows would be partial
+    select metric_keys.*
+    from metric_keys
+    inner join recomputed_periods
+        on
+            metric_keys.grain = recomputed_periods.grain
+            and metric_keys.period_start >= recomputed_periods.period_from
+
+),
+
+{% endif %}
+
 combined as (
 
     select
@@ -410,7 +576,7 @@ combined as (
         -- deals carry no channel: known for the 'all' channel only
         case when metric_keys.channel = 'all' then coalesce(deal_metrics.won_deals, 0) end as won_deals,
         coalesce(dialog_metrics.cohort_won_dialogs, 0) as cohort_won_dialogs
-    from metric_keys
+    from {{ 'recomputed_keys' if is_incremental() else 'metric_keys' }} as metric_keys
     {% for family in metric_families %}
     left join {{ family }}
         on

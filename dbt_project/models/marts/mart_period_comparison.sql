@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['grain', 'period_start'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 {% set periods_per_year = {'week': 52, 'month': 12, 'quarter': 4, 'year': 1} %}
 {% set metrics = [
     'new_dialogs', 'new_dialogs_incoming', 'new_dialogs_outgoing', 'new_clients',
@@ -47,6 +53,41 @@ metric_values as (
 
 ),
 
+{% if is_incremental() %}
+
+    changed_values as (
+
+    -- the values that differ from those this mart compared last time: the periods that
+    -- mart_manager_metrics recomputed with a new result
+        select
+            coalesce(metric_values.grain, compared_before.grain) as grain,
+            coalesce(metric_values.period_start, compared_before.period_start) as period_start
+        from metric_values
+        full outer join {{ this }} as compared_before
+            on
+                metric_values.grain = compared_before.grain
+                and metric_values.period_start = compared_before.period_start
+                and metric_values.manager_id = compared_before.manager_id
+                and metric_values.channel = compared_before.channel
+                and metric_values.metric = compared_before.metric
+        where metric_values.metric_value is distinct from compared_before.value
+
+    ),
+
+    recomputed_periods as (
+
+    -- a changed period changes its own row, the next period's and the year-ahead one's:
+    -- every later period of its grain is compared again
+        select
+            grain,
+            min(period_start) as period_from
+        from changed_values
+        group by grain
+
+    ),
+
+{% endif %}
+
 compared as (
 
     select
@@ -84,6 +125,12 @@ compared as (
             and this_period.channel = year_ago_period.channel
             and this_period.metric = year_ago_period.metric
             and this_period.year_ago_period_start = year_ago_period.period_start
+    {% if is_incremental() %}
+        inner join recomputed_periods
+            on
+                this_period.grain = recomputed_periods.grain
+                and this_period.period_start >= recomputed_periods.period_from
+    {% endif %}
 
 ),
 
