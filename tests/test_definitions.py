@@ -36,3 +36,13 @@ def test_marts_and_checks_are_assets(defs):
         assert f"marts/{mart}" in keys
     checks = list(graph.asset_check_keys)
     assert any(check.asset_key == AssetKey(["marts", "fct_messages"]) for check in checks)
+
+
+def test_the_wazzup_tables_materialize_together(defs):
+    # one pass over each new landing file feeds all three, under one file cursor
+    wazzup = defs.resolve_assets_def(AssetKey(["raw_wazzup", "messages"]))
+    assert {key.to_user_string() for key in wazzup.keys} == {
+        "raw_wazzup/messages", "raw_wazzup/statuses", "raw_wazzup/channels",
+    }  # fmt: skip
+    assert not wazzup.can_subset
+    assert defs.resolve_assets_def(AssetKey(["raw_amocrm", "leads"])).can_subset

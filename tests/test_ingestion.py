@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 from http.server import ThreadingHTTPServer
@@ -17,6 +18,7 @@ from ingestion.directory import directory
 from ingestion.wazzup import wazzup_landing
 
 from .support.dlt_helpers import load, rows
+from .support.file_opens import files_opened
 from .support.http_replay import ReplayHandler
 
 pytestmark = pytest.mark.integration
@@ -70,6 +72,39 @@ def test_wazzup_rerun_and_new_file_load_only_new_rows(tmp_path, landing):
     (landing / "wazzup" / "2024-03-13T08.jsonl").write_text(json.dumps(body) + "\n")
     after = load(tmp_path, wazzup_landing(landing))
     assert after["messages"] == 9 and after["quarantine"] == 3
+
+
+def test_wazzup_reads_each_new_or_changed_file_once_for_all_tables(tmp_path, landing):
+    folder = landing / "wazzup"
+    later = folder / "2024-03-13T08.jsonl"
+    message = {
+        "messageId": "new-1",
+        "dateTime": "2024-03-13T08:00:00Z",
+        "chatType": "viber",
+        "channelId": "c-viber",
+        "chatId": "79005550000",
+        "text": "Добрый день",
+    }
+    status = {"messageId": "new-1", "timestamp": "2024-03-13T08:00:02Z", "status": "read"}
+    later.write_text(json.dumps({"messages": [message], "statuses": [status]}) + "\n")
+    with files_opened(folder) as opened:
+        first = load(tmp_path, wazzup_landing(landing))
+    assert opened == {"2024-03-12T09.jsonl": 1, "2024-03-13T08.jsonl": 1}
+    assert first == {"messages": 9, "statuses": 4, "channels": 1, "quarantine": 3}
+
+    # re-published with an edit appended: read again, once; nothing loads twice
+    edit = {**message, "text": "Добрый вечер", "isEdited": True}
+    with later.open("a") as file:
+        file.write(json.dumps({"messages": [edit]}) + "\n")
+    published = later.stat().st_mtime + 60
+    os.utime(later, (published, published))
+    with files_opened(folder) as opened:
+        second = load(tmp_path, wazzup_landing(landing))
+    assert opened == {"2024-03-13T08.jsonl": 1}
+    assert second == first
+    assert rows(tmp_path, "select text from raw_wazzup.messages where message_id = 'new-1'") == [
+        ("Добрый вечер",)
+    ]
 
 
 def test_unconfigured_sources_are_skipped_with_empty_tables(tmp_path, caplog):
