@@ -166,7 +166,7 @@ def measure_all(args: argparse.Namespace, root: Path, stack: ExitStack) -> Repor
     urls = {"duckdb": f"duckdb:///{root / 'duckdb' / 'warehouse.duckdb'}"}
     if args.postgres:
         urls["postgres"] = stack.enter_context(fresh_postgres_database(args.postgres))
-        report.notes.append("PostgreSQL: the server's own memory is not in the peak RSS")
+        report.notes.append("PostgreSQL: the server's own CPU and memory are not in the numbers")
 
     built = {}  # the warehouses whose full run succeeded, and their environments
     for kind, url in urls.items():
