@@ -13,19 +13,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import timed
 
 from chatsales.app.demo import generate_demo
 from chatsales.core.settings import DBT_PROJECT_DIR, Warehouse
 from chatsales.core.warehouse import query
 from ingestion.pipelines import SOURCE_NAMES, pipeline, source
-
-
-def timed(action) -> tuple[float, object]:
-    started = time.perf_counter()
-    result = action()
-    return time.perf_counter() - started, result
 
 
 def bench_warehouse(url: str, landing: Path, state: Path) -> dict[str, tuple[float, int]]:

@@ -1,0 +1,35 @@
+"""A fresh PostgreSQL database for one benchmark warehouse, dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+
+from chatsales.core.settings import Warehouse
+
+
+def _execute(server: Warehouse, statement: str) -> None:
+    conn = psycopg2.connect(**server.postgres, connect_timeout=10)
+    conn.autocommit = True  # create/drop database refuse to run in a transaction
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """Create an empty database on the server of `server_url` (whose user may create
+    databases) and yield its warehouse URL; drop it on the way out."""
+    server = Warehouse(server_url)
+    name = f"chatsales_bench_{os.getpid()}"
+    _execute(server, f'drop database if exists "{name}" with (force)')
+    _execute(server, f'create database "{name}"')
+    try:
+        yield server.postgres_url(database=name)
+    finally:
+        _execute(server, f'drop database if exists "{name}" with (force)')
