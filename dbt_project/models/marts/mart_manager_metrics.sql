@@ -35,10 +35,13 @@ previous_days as (
 message_window as (
 
     -- the recompute window of fct_messages, from this mart's own latest message day, so a
-    -- run that failed before reaching this mart is caught up by the next one
+    -- run that failed before reaching this mart is caught up by the next one; no message
+    -- day yet: all history
     select
-        {{ recompute_window_start(from_reporting_time('cast(max(period_start) as timestamp)')) }}
-            as window_start
+        coalesce(
+            {{ recompute_window_start(from_reporting_time('cast(max(period_start) as timestamp)')) }},
+            cast('1900-01-01' as timestamp)
+        ) as window_start
     from previous_days
     where channel != 'all'  -- deals have no channel: these rows come from messages
 
@@ -123,8 +126,8 @@ changed_conversion_days as (
 
 recompute_from as (
 
-    -- the earliest instant whose periods changed; nothing known (an empty mart): all history
-    select coalesce(min(changed_at), cast('1900-01-01' as timestamp)) as recompute_from
+    -- the earliest instant whose periods changed
+    select min(changed_at) as recompute_from
     from (
         select window_start as changed_at from message_window
         union all
