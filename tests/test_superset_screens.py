@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .support.browser import CHROMIUM, local_page
 from .support.paths import REPO_ROOT
@@ -53,11 +54,18 @@ def _settled_states(page, expected: int, timeout: float = 120) -> dict[str, str]
 def _logged_in_page(superset, username: str):
     # tall enough for a whole dashboard: charts out of view are not drawn
     with local_page(superset.url, 1600, 2400) as page:
-        page.goto(f"{superset.url}/login/")
+        # The login form posts the CSRF token that its script fetches after the page has
+        # loaded; a form sent before that fetch returns is refused (back to /login/).
+        page.goto(f"{superset.url}/login/", wait_until="networkidle")
         page.fill("[data-test=username-input]", username)
         page.fill("[data-test=password-input]", superset.password(username))
         page.keyboard.press("Enter")
-        page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+        try:
+            page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+        except PlaywrightTimeout as timeout:
+            raise AssertionError(
+                f"{username} not logged in: at {page.url}\n{superset.log_tail()}"
+            ) from timeout
         yield page
 
 
