@@ -234,7 +234,7 @@ def landing_dir() -> Path:
 
 
 def state_dir() -> Path:
-    """Where runs keep local state: dlt pipeline folders and run logs."""
+    """Where runs keep local state: dlt pipeline folders, run logs, the first day of data."""
     return settings().state_dir
 
 
