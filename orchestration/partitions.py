@@ -10,8 +10,8 @@ A run is recorded on the days it recomputed:
   (dbt_project/macros/incremental.sql), everything from an empty warehouse or with
   --full-refresh. It runs as a partition range from the first day it recomputes whole to today,
   read from the warehouse when the run is requested (never at import).
-Dagster records a materialization per asset and day; the instance writes a range's in batches
-(orchestration/event_storage.py).
+Dagster records a materialization per asset and day; the instance writes a range's events in
+batches (orchestration/event_storage.py).
 """
 
 from __future__ import annotations
