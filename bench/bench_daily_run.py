@@ -47,6 +47,7 @@ def main() -> None:
     prepare_dbt()
     from orchestration.assets.dbt import catch_up_config
     from orchestration.definitions import build_definitions
+    from orchestration.partitions import catch_up_days, range_tags
     from orchestration.resources import resources_for
 
     defs = build_definitions(resources_for(settings()))
@@ -64,11 +65,11 @@ def main() -> None:
             instance=instance, scheduled_execution_time=tick, repository_def=repository
         )
         [request] = schedule.evaluate_tick(context).run_requests
+        catch_up = {"run_config": catch_up_config(), "tags": range_tags(catch_up_days(warehouse()))}
         for name, kwargs in (
             ("daily (scheduled)", {"partition_key": request.partition_key}),
-            ("catch-up", {"partition_key": request.partition_key,
-                          "run_config": catch_up_config()}),
-        ):  # fmt: skip
+            ("catch-up", catch_up),  # recorded on the days it recomputes, as `chatsales run`
+        ):
             started = time.perf_counter()
             result = job.execute_in_process(instance=instance, **kwargs)
             runs[name] = (time.perf_counter() - started, step_seconds(instance, result.run_id))

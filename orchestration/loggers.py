@@ -68,12 +68,21 @@ def describe(event) -> str | None:
 
 class ProgressHandler(logging.Handler):
     """Writes to the process's real stdout: `chatsales run` sends the rest of stdout (dbt's
-    own output, re-emitted by dagster-dbt) to the log file."""
+    own output, re-emitted by dagster-dbt) to the log file. An asset materialized on a range
+    of days (one event a day) gets one line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.materialized: set = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         if not has_log_record_metadata(record):
             return
         event = get_log_record_metadata(record)["dagster_event"]
+        if event is not None and event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            if event.asset_key in self.materialized:
+                return
+            self.materialized.add(event.asset_key)
         line = describe(event) if event is not None else None
         if line:
             sys.__stdout__.write(line + "\n")

@@ -4,24 +4,49 @@ the run shows up in the Dagster UI history, then print a short summary."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatsales.core.settings import (
     DBT_PROJECT_DIR,
+    Settings,
     dagster_home,
+    record_history_start,
+    recorded_history_start,
     settings,
     state_dir,
     warehouse,
 )
 from chatsales.core.warehouse import table_counts
 
+if TYPE_CHECKING:
+    from dagster import PartitionKeyRange
+
+WRITTEN_BY_CHATSALES = "# Written by chatsales; delete this line to keep your own edits."
 DAGSTER_YAML = """\
+{header}
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+# Dagster's SQLite storage, writing a partition range's events in batches
+storage:
+  custom:
+    module: orchestration.event_storage
+    class: BatchingSqliteStorage
+    config:
+      base_dir: {home}
+"""
+# what chatsales wrote before the header (an instance made then is brought up to date)
+FIRST_DAGSTER_YAML = """\
 telemetry:
   enabled: false
 concurrency:
@@ -30,17 +55,24 @@ concurrency:
 """
 
 
-def ensure_dagster_home() -> Path:
-    """Write the instance's dagster.yaml and create its storage, once, under a file lock:
-    two processes creating the SQLite storage at once both stamp its migration table, and
-    every later open of the instance fails on "more than one head"."""
-    home = dagster_home()
+def ensure_dagster_home(home: Path | None = None) -> Path:
+    """Write the instance's dagster.yaml (unless it is someone's own) and create its storage
+    (default: DAGSTER_HOME), once, under a file lock: two processes creating the SQLite storage
+    at once both stamp its migration table, and every later open of the instance fails on "more
+    than one head"."""
+    home = home or dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     with open(home / ".init.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         config = home / "dagster.yaml"
-        if not config.exists():
-            config.write_text(DAGSTER_YAML)
+        written = config.read_text() if config.exists() else None
+        wanted = DAGSTER_YAML.format(
+            header=WRITTEN_BY_CHATSALES, home=json.dumps(str(home.resolve()))
+        )
+        if written != wanted and (
+            written in (None, FIRST_DAGSTER_YAML) or written.startswith(WRITTEN_BY_CHATSALES)
+        ):
+            config.write_text(wanted)
         ready = home / ".storage-ready"
         if not ready.exists():
             from dagster import DagsterInstance
@@ -66,6 +98,7 @@ class RunReport:
     success: bool
     run_id: str
     log_path: Path
+    days: PartitionKeyRange  # recorded in Dagster
     failures: list[str] = field(default_factory=list)
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
@@ -83,7 +116,7 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
     from orchestration.assets.dbt import catch_up_config
     from orchestration.definitions import build_definitions
     from orchestration.loggers import root_cause
-    from orchestration.partitions import latest_day
+    from orchestration.partitions import range_tags, recorded_days
     from orchestration.resources import resources_for
 
     log_path = log_path or state_dir() / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
@@ -91,6 +124,7 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
     defs = build_definitions(resources_for(config))
     job = defs.resolve_job_def("warehouse_job")
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    days = recorded_days(config.warehouse, print, full_refresh)
     # dbt's and dlt's own chatter goes to the log file; progress lines to the console.
     with (
         DagsterInstance.from_config(str(dagster_home())) as instance,
@@ -104,11 +138,11 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
                 "loggers": {"console": {"config": {"log_path": str(log_path)}}},
                 **catch_up_config(full_refresh),
             },
-            # a catch-up run is recorded on the latest day (see orchestration/partitions.py)
-            partition_key=latest_day(),
+            # recorded on the days the catch-up recomputes (see orchestration/partitions.py)
+            tags=range_tags(days),
             raise_on_error=False,
         )
-    report = RunReport(success=result.success, run_id=result.run_id, log_path=log_path)
+    report = RunReport(result.success, result.run_id, log_path, days)
     for event in result.all_events:
         if event.is_step_failure:
             report.failures.append(f"{event.step_key}: {root_cause(event.step_failure_data.error)}")
@@ -122,7 +156,21 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
             report.checks_failed.append(name)
     if result.success:
         report.mart_rows = table_counts("marts", config.warehouse)
+        record_where_data_starts(config)
     return report
+
+
+def record_where_data_starts(config: Settings) -> None:
+    """After the first run, unless set or recorded already: the partitions start on the first
+    day with messages from then on (never earlier than they do now, or days this run built
+    would have no record)."""
+    if config.history_start or recorded_history_start(config):
+        return
+    from orchestration.partitions import daily_partitions, first_modelled_day
+
+    first = first_modelled_day(config.warehouse)
+    if first:
+        record_history_start(max(first, daily_partitions.get_first_partition_key()))
 
 
 def print_summary(report: RunReport) -> None:
@@ -148,7 +196,10 @@ def print_summary(report: RunReport) -> None:
     from orchestration.checks import data_docs_index
 
     print(f"Great Expectations Data Docs: {data_docs_index()}")
+    first, last = (date.fromisoformat(day) for day in (report.days.start, report.days.end))
     print(f"Run {report.run_id}: full log {report.log_path}")
+    print(f"Recorded in Dagster on {(last - first).days + 1} days of the message models, "
+          f"{first} … {last}")  # fmt: skip
     print(
         "Dagster UI with this run in its history: .venv/bin/chatsales ui  → http://127.0.0.1:3000"
     )

@@ -297,6 +297,22 @@ def test_a_locked_warehouse_is_skipped_not_crashed(warehouse_copy, receiver, ins
     assert receiver.posts
 
 
+@pytest.mark.unit
+def test_a_failed_run_is_named_with_its_days():
+    from dagster import DagsterRun
+
+    from orchestration.sensors.run_failures import run_days
+
+    def run(**tags: str) -> DagsterRun:
+        return DagsterRun(job_name="marts_job", run_id="0" * 36, tags=tags)
+
+    range_run = run(**{"dagster/asset_partition_range_start": "2026-10-29",
+                       "dagster/asset_partition_range_end": "2026-12-03"})  # fmt: skip
+    assert run_days(range_run) == "2026-10-29…2026-12-03"  # a catch-up, a backfill
+    assert run_days(run(**{"dagster/partition": "2026-12-02"})) == "2026-12-02"
+    assert run_days(run()) is None
+
+
 @pytest.mark.dagster
 def test_run_failure_summary_names_the_step_and_root_cause(receiver, instance, alert_env, capfd):
     alert_env.setenv("CHATSALES_ALERT_WEBHOOK_URL", receiver.url)

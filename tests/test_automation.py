@@ -25,6 +25,7 @@ from dagster import (
     build_sensor_context,
 )
 
+from orchestration.partitions import daily_partitions, latest_day
 from orchestration.resources import WarehouseResource
 
 from .support.paths import REPO_ROOT
@@ -33,6 +34,7 @@ from .support.wazzup_api_replay import WAZZUP_API_KEY, WAZZUP_CHANNELS, WazzupAp
 pytestmark = pytest.mark.dagster
 
 MOSCOW = ZoneInfo("Europe/Moscow")
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 def test_dagster_cli_validates_the_workspace(dagster_defs):
@@ -135,7 +137,10 @@ def test_landing_sensor_requests_a_catch_up_run_per_change(dagster_defs, tmp_pat
         [request] = first.run_requests
         assert repository.get_sensor_def("landing_folder_sensor").job_name == "warehouse_job"
         assert request.run_config["ops"]["dbt_message_models"]["config"]["catch_up"] is True
-        assert request.partition_key  # recorded on the latest day
+        # a range run: no warehouse yet, so every day is recomputed (tests/test_catch_up_days.py)
+        assert request.partition_key is None
+        assert request.tags[RANGE_START] == daily_partitions.get_first_partition_key()
+        assert request.tags[RANGE_END] == latest_day()
 
         again, same = _landing_tick(repository, instance, cursor, tmp_path)
         assert not again.run_requests and same == cursor
@@ -169,6 +174,7 @@ def test_new_rows_sensor_refreshes_marts_only_when_rows_arrived(dagster_defs):
                 dagster_instance=instance,
                 dagster_run=result.dagster_run,
                 dagster_event=result.get_run_success_event(),
+                resources={"warehouse": dagster_defs.resources["warehouse"]},
             )
             answer = sensor(context)
             if loaded_rows:
@@ -176,6 +182,7 @@ def test_new_rows_sensor_refreshes_marts_only_when_rows_arrived(dagster_defs):
                 assert answer.run_key == result.run_id
                 config = answer.run_config["ops"]["dbt_message_models"]["config"]
                 assert config["catch_up"] is True
+                assert answer.tags[RANGE_END] == latest_day()  # a range run up to today
             else:
                 assert isinstance(answer, SkipReason)
                 assert "loaded no rows" in answer.skip_message
@@ -245,8 +252,6 @@ def test_api_assets_give_up_after_three_retries(dagster_defs, flaky_wazzup):
     assert "HTTP 503" in str(failure.step_failure_data.error.to_string())
 
 
-def test_catch_up_run_is_recorded_on_the_latest_day(dagster_defs):
-    from orchestration.partitions import daily_partitions, latest_day
-
+def test_the_latest_day_is_today_in_moscow(dagster_defs):
     assert latest_day() == daily_partitions.get_last_partition_key()
     assert latest_day() == datetime.now(MOSCOW).date().isoformat()

@@ -34,6 +34,8 @@ ASSET_NODES = """{ assetNodes { assetKey { path } dependencyKeys { path } hasAss
 RUN = """query($id: ID!) { runOrError(runId: $id) { __typename
   ... on Run { status jobName } ... on Error { message } } }"""
 RUNS = "{ runsOrError { __typename ... on Runs { results { runId status } } } }"
+PARTITION_STATS = """query($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) {
+  ... on AssetNode { partitionStats { numMaterialized numPartitions numFailed } } } }"""
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +92,16 @@ def test_run_of_chatsales_run_is_in_history(duckdb_ui, duckdb_warehouse):
     assert run_id in [r["runId"] for r in history]
 
 
+def test_the_run_shows_every_partition_materialized(duckdb_ui):
+    # the partitions start on the first day with messages (the run recorded it), and the run
+    # was recorded on every day (tests/test_partition_status.py)
+    for path in (["marts", "fct_messages"], ["marts", "mart_manager_metrics"]):
+        node = duckdb_ui.graphql(PARTITION_STATS, {"path": path})["assetNodeOrError"]
+        stats = node["partitionStats"]
+        assert stats["numPartitions"] > 300 and stats["numFailed"] == 0, path
+        assert stats["numMaterialized"] == stats["numPartitions"], path
+
+
 @pytest.mark.browser
 def test_screenshots_of_asset_graph_and_runs(duckdb_ui, duckdb_warehouse):
     if not Path(CHROMIUM).exists():
@@ -103,3 +115,7 @@ def test_screenshots_of_asset_graph_and_runs(duckdb_ui, duckdb_warehouse):
     runs_text = screenshot_page(duckdb_ui, ARTIFACTS / "runs.png", "/runs", wait_for=run_id[:8])
     assert run_id[:8] in runs_text and "warehouse_job" in runs_text
     assert (ARTIFACTS / "runs.png").stat().st_size > 20_000
+    route = "/assets/marts/fct_messages?view=partitions"
+    partitions_text = screenshot_page(duckdb_ui, ARTIFACTS / "partitions.png", route,
+                                      wait_for="Materialized (")  # fmt: skip
+    assert "Missing (0)" in partitions_text, partitions_text[:2000]

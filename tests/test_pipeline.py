@@ -18,6 +18,7 @@ from chatsales.core.warehouse import query, table_counts
 from .support.cli import run_cli, warehouse_env
 from .support.comparable_rows import comparable_rows
 from .support.demo_landing import UNMAPPED_CHANNEL
+from .support.warehouses import data_counts, second_run
 
 MARTS = [
     "dim_managers", "fct_deals", "fct_dialogs", "fct_messages", "fct_waits",
@@ -169,23 +170,13 @@ def test_dbt_unit_tests_pass(built):
     assert "PASS=" in result.stdout and "PASS=0 " not in result.stdout
 
 
-def data_counts(built) -> dict[str, dict[str, int]]:
-    """Rows per table of every schema, without dlt's own bookkeeping (a load is recorded)."""
-    schemas = ["raw_wazzup", "raw_amocrm", "raw_directory", "staging", "intermediate", "marts"]
-    return {
-        schema: {t: n for t, n in table_counts(schema, built.warehouse).items() if t[0] != "_"}
-        for schema in schemas
-    }
-
-
 @pytest.mark.warehouse
 @pytest.mark.dagster
 def test_rerun_changes_no_counts(built):
-    before = data_counts(built)
-    built.second_run = run_cli(["run"], built.env)
-    assert built.second_run.returncode == 0, built.second_run.stdout
-    assert data_counts(built) == before
-    assert before["raw_wazzup"]["messages"] > 0
+    rerun = second_run(built)
+    assert rerun.returncode == 0, rerun.stdout
+    assert data_counts(built) == built.counts_before_second_run
+    assert built.counts_before_second_run["raw_wazzup"]["messages"] > 0
 
 
 @pytest.mark.dagster

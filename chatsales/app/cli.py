@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from chatsales.core.settings import REPO_ROOT, landing_dir, settings
+from chatsales.core.settings import REPO_ROOT, landing_dir, record_history_start, settings
 
 from .superset.commands import add_parser as add_superset_parser
 
@@ -24,6 +24,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"in {time.monotonic() - started:.1f}s:")  # fmt: skip
     for name, value in vars(summary).items():
         print(f"  {name:<20} {value:,}" if isinstance(value, int) else f"  {name:<20} {value}")
+    # the daily partitions start where the demo's history does (unless data starts earlier)
+    record_history_start(summary.first_day)
     return 0
 
 

@@ -12,6 +12,7 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -22,12 +23,18 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DEFAULT_WAREHOUSE = f"duckdb:///{REPO_ROOT / 'data' / 'warehouse.duckdb'}"
 DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
 DEFAULT_DAGSTER_HOME = REPO_ROOT / ".dagster_home"
+DEFAULT_HISTORY_START = "2024-01-01"
+# in the state dir: the first day of data, written by `chatsales demo` and the first run
+HISTORY_START_FILE = "history_start"
 
 # The machines this runs on may have no internet: keep dlt and dbt from phoning home.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 # dlt finds .dlt/config.toml and secrets.toml here whatever the working directory.
 os.environ.setdefault("DLT_PROJECT_DIR", str(REPO_ROOT))
+# Dagster hands a partition range's asset events to the storage in batches of this size, which
+# the instance's storage writes in one transaction (orchestration/event_storage.py).
+os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")
 
 
 class Settings(BaseModel):
@@ -43,7 +50,7 @@ class Settings(BaseModel):
     dagster_home: Path = Field(DEFAULT_DAGSTER_HOME, alias="DAGSTER_HOME")
     dbt_target_path: str = Field("target", alias="DBT_TARGET_PATH")
     # orchestration
-    history_start: str = Field("2024-01-01", alias="CHATSALES_HISTORY_START")
+    history_start: str | None = Field(None, alias="CHATSALES_HISTORY_START")
     ingestion_cron: str = Field("*/15 * * * *", alias="CHATSALES_INGESTION_CRON")
     api_retry_base_seconds: float = Field(30.0, alias="CHATSALES_API_RETRY_BASE_SECONDS")
     freshness_hours: str | None = Field(None, alias="CHATSALES_FRESHNESS_HOURS")
@@ -227,7 +234,7 @@ def landing_dir() -> Path:
 
 
 def state_dir() -> Path:
-    """Where runs keep local state: dlt pipeline folders and run logs."""
+    """Where runs keep local state: dlt pipeline folders, run logs, the first day of data."""
     return settings().state_dir
 
 
@@ -276,9 +283,32 @@ def reporting_timezone() -> str:
 
 
 def history_start() -> str:
-    """The first daily partition: `CHATSALES_HISTORY_START` (YYYY-MM-DD), default 2024-01-01.
-    Messages before it are still loaded and modelled; they just have no partition to backfill."""
-    return settings().history_start
+    """The first daily partition (YYYY-MM-DD): `CHATSALES_HISTORY_START`, else the first day of
+    data recorded in the state dir (`recorded_history_start`), else 2024-01-01. Messages before
+    it are still loaded and modelled; they just have no partition to backfill."""
+    config = settings()
+    return config.history_start or recorded_history_start(config) or DEFAULT_HISTORY_START
+
+
+def recorded_history_start(config: Settings | None = None) -> str | None:
+    """The first day of data as `chatsales demo` or the first `chatsales run` recorded it."""
+    path = (config or settings()).state_dir / HISTORY_START_FILE
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf-8").strip()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError(f"{path}: {text!r} is not a day (YYYY-MM-DD)") from None
+
+
+def record_history_start(day: str) -> None:
+    """Record `day` as where the data starts, unless an earlier day is recorded already."""
+    recorded = recorded_history_start()
+    if recorded is None or day < recorded:
+        path = state_dir() / HISTORY_START_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{day}\n", encoding="utf-8")
 
 
 def export_dbt_env(target: Warehouse | None = None) -> None:

@@ -28,6 +28,18 @@ def connect(target: Warehouse | None = None, read_only: bool = True) -> Iterator
         conn.close()
 
 
+def driver_errors(target: Warehouse) -> tuple[type[Exception], ...]:
+    """What the driver raises when the warehouse cannot be read (a DuckDB file locked by a
+    writer, a server down, a table missing)."""
+    if target.kind == "duckdb":
+        import duckdb
+
+        return (duckdb.Error,)
+    import psycopg2
+
+    return (psycopg2.Error,)
+
+
 def query(sql: str, target: Warehouse | None = None) -> list[tuple]:
     with connect(target) as conn:
         cursor = conn.cursor()

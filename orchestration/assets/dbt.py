@@ -47,9 +47,10 @@ class DbtBuildConfig(Config):
     metric definition)."""
 
     catch_up: bool = False
-    """Ignore the run's partitions and recompute the chats with messages newer than the
-    models' own data (what `chatsales run` and the new-data sensor do). Off: recompute the
-    chats with a message on the run's days (a backfill)."""
+    """Ignore the run's partitions in SQL and recompute the chats with messages newer than the
+    models' own data (what `chatsales run` and the new-data sensors do, on the range of days
+    that recomputes: orchestration/partitions.py). Off: recompute the chats with a message on
+    the run's days (a backfill)."""
 
 
 def catch_up_config(full_refresh: bool = False) -> dict:
@@ -91,7 +92,13 @@ def dbt_message_models(
 ):
     warehouse.hand_on_to_dbt()
     args = list(BUILD)
-    if not config.catch_up:
+    if config.catch_up:
+        days = context.partition_key_range
+        context.log.info(
+            f"Catching up: recomputing the chats with recent messages (recorded on {days.start} "
+            f"to {days.end})"
+        )
+    else:
         window = window_vars(context.partition_time_window)
         context.log.info(
             f"Recomputing the chats active from {window['window_start']} "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from chatsales.core.settings import Warehouse
-from chatsales.core.warehouse import query
+from chatsales.core.warehouse import driver_errors, query
 from orchestration.notifications import ANOMALY_FIELDS, AlertSettings
 
 COLUMNS = (*ANOMALY_FIELDS, "last_data_day")
@@ -35,23 +35,13 @@ def window_start(last_data_day: date, settings: AlertSettings) -> str:
     return (last_data_day - timedelta(days=settings.lookback_days)).isoformat()
 
 
-def _driver_errors(target: Warehouse) -> tuple[type[Exception], ...]:
-    if target.kind == "duckdb":
-        import duckdb
-
-        return (duckdb.Error,)
-    import psycopg2
-
-    return (psycopg2.Error,)
-
-
 def recent_anomalies(settings: AlertSettings, target: Warehouse) -> tuple[list[dict], str | None]:
     """Anomalies of the configured kinds and grains whose period starts in the lookback window,
     oldest first, and the window's first day (None for an empty mart); raises
     WarehouseUnavailable instead of a driver error."""
     try:
         rows = [dict(zip(COLUMNS, row, strict=True)) for row in query(SQL, target)]
-    except _driver_errors(target) as error:
+    except driver_errors(target) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise WarehouseUnavailable(f"{target.display_name}: {first_line}") from None
     if not rows or rows[0]["last_data_day"] is None:

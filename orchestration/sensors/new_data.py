@@ -19,7 +19,7 @@ from dagster import (
 
 from ..assets.dbt import catch_up_config
 from ..jobs import ingestion_job, marts_job, warehouse_job
-from ..partitions import latest_day
+from ..partitions import range_tags, recorded_days
 from ..resources import WarehouseResource
 
 # a file younger than this may still be being written: it waits for the next tick
@@ -27,6 +27,12 @@ SETTLE_SECONDS = 5
 # raw tables whose new rows change the marts; directory and CRM user snapshots are reloaded
 # every run (and a changed managers.csv needs a full refresh anyway)
 ACTIVITY_TABLES = ("messages", "leads", "deals", "contacts")
+
+
+def catch_up_run(context, warehouse: WarehouseResource, run_key: str) -> RunRequest:
+    """A catch-up run, as a range run over the days it will recompute (read now)."""
+    days = recorded_days(warehouse.target, context.log.warning)
+    return RunRequest(run_key=run_key, run_config=catch_up_config(), tags=range_tags(days))
 
 
 def landing_fingerprint(landing: Path, now: float) -> tuple[str, int, int]:
@@ -60,7 +66,7 @@ def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResourc
         return SkipReason(f"{settled} files, none new ({unsettled} still being written)")
     context.update_cursor(fingerprint)
     context.log.info(f"Landing folder changed: {settled} files; loading them")
-    return RunRequest(run_key=fingerprint, run_config=catch_up_config(), partition_key=latest_day())
+    return catch_up_run(context, warehouse, fingerprint)
 
 
 def rows_loaded(context: RunStatusSensorContext) -> int:
@@ -85,16 +91,12 @@ def rows_loaded(context: RunStatusSensorContext) -> int:
     default_status=DefaultSensorStatus.STOPPED,
     description="After an ingestion run that loaded rows, bring the marts up to date.",
 )
-def new_rows_sensor(context: RunStatusSensorContext):
+def new_rows_sensor(context: RunStatusSensorContext, warehouse: WarehouseResource):
     loaded = rows_loaded(context)
     if not loaded:
         return SkipReason(f"run {context.dagster_run.run_id} loaded no rows")
     context.log.info(f"Run {context.dagster_run.run_id} loaded {loaded} rows: refreshing marts")
-    return RunRequest(
-        run_key=context.dagster_run.run_id,
-        run_config=catch_up_config(),
-        partition_key=latest_day(),
-    )
+    return catch_up_run(context, warehouse, context.dagster_run.run_id)
 
 
 sensors = [landing_sensor, new_rows_sensor]

@@ -2,17 +2,30 @@
 with a webhook configured, as an alert: the job, the run, each failed step and its root cause."""
 
 from dagster import DagsterRun, DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 
 from ..loggers import root_cause
 from ..notifications import Alert, deliver
 from ..resources import AlertsResource
 
 
+def run_days(run: DagsterRun) -> str | None:
+    """The run's partition, or its range of them (a catch-up, a backfill)."""
+    tags = run.tags
+    if ASSET_PARTITION_RANGE_START_TAG in tags:
+        return f"{tags[ASSET_PARTITION_RANGE_START_TAG]}…{tags[ASSET_PARTITION_RANGE_END_TAG]}"
+    return tags.get(PARTITION_NAME_TAG)
+
+
 def failure_summary(run: DagsterRun, failure_event, step_failures) -> Alert:
     """'Run warehouse_job 1a2b3c4d failed: ✗ dbt_models: dbt: Failure in model …' (one line a
     step). Without a failed step (the run worker died, a resource failed to start), the run's
     own error."""
-    partition = run.tags.get("dagster/partition")
+    partition = run_days(run)
     head = f"Run {run.job_name} {run.run_id[:8]}" + (
         f" (partition {partition})" if partition else ""
     )

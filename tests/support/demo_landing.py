@@ -34,7 +34,9 @@ PROBLEM_WEBHOOKS = [
 
 
 def write_demo_landing(landing: Path, env: dict[str, str]) -> Path:
-    run_cli_ok(["demo", *DEMO_ARGS, "--landing", str(landing)], env)
+    # the demo records where its history starts in a state dir: not the checkout's
+    state = {"CHATSALES_STATE_DIR": str(landing.with_name(f"{landing.name}-demo-state"))}
+    run_cli_ok(["demo", *DEMO_ARGS, "--landing", str(landing)], {**env, **state})
     for kind, path in IMPORTED_EXPORTS:
         run_cli_ok(["import", kind, str(path), "--manager", "m01", "--landing", str(landing)], env)
     lines = [

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatsales.core.settings import Warehouse
+from chatsales.core.warehouse import table_counts
 
 from .background_builds import built_in_background
-from .cli import SESSION_ENVIRON, run_cli_ok, warehouse_env
+from .cli import run_cli, run_cli_ok, warehouse_env
 from .demo_landing import STORY_DEMO_ARGS
 from .wazzup_api_replay import WAZZUP_API_KEY
 
@@ -22,7 +23,8 @@ class BuiltWarehouse:
     warehouse: Warehouse
     env: dict[str, str]
     first_run: subprocess.CompletedProcess
-    second_run: subprocess.CompletedProcess | None = None
+    second_run: subprocess.CompletedProcess | None = None  # see second_run()
+    counts_before_second_run: dict[str, dict[str, int]] | None = None
 
 
 def build_demo(tmp: Path, url: str, landing: Path, wazzup_api_url: str) -> BuiltWarehouse:
@@ -34,10 +36,30 @@ def build_demo(tmp: Path, url: str, landing: Path, wazzup_api_url: str) -> Built
 
 
 def build_story(tmp: Path) -> BuiltWarehouse:
+    """As scripts/demo.sh does: the demo, then a run, with one state dir (where the demo records
+    the first day of its history)."""
     landing = tmp / "landing"
-    run_cli_ok(["demo", *STORY_DEMO_ARGS, "--landing", str(landing)], SESSION_ENVIRON)
     env = warehouse_env(tmp, f"duckdb:///{tmp / 'warehouse.duckdb'}", landing)
+    run_cli_ok(["demo", *STORY_DEMO_ARGS, "--landing", str(landing)], env)
     return BuiltWarehouse(Warehouse(env["CHATSALES_WAREHOUSE"]), env, run_cli_ok(["run"], env))
+
+
+def data_counts(built: BuiltWarehouse) -> dict[str, dict[str, int]]:
+    """Rows per table of every schema, without dlt's own bookkeeping (a load is recorded)."""
+    schemas = ["raw_wazzup", "raw_amocrm", "raw_directory", "staging", "intermediate", "marts"]
+    return {
+        schema: {t: n for t, n in table_counts(schema, built.warehouse).items() if t[0] != "_"}
+        for schema in schemas
+    }
+
+
+def second_run(built: BuiltWarehouse) -> subprocess.CompletedProcess:
+    """The build's second `chatsales run`, with no new data: run once, for every test that asks;
+    `built.counts_before_second_run` keeps the rows from before it."""
+    if built.second_run is None:
+        built.counts_before_second_run = data_counts(built)
+        built.second_run = run_cli(["run"], built.env)
+    return built.second_run
 
 
 def _demo_warehouse(request, engine: str) -> tuple[Callable, tuple]:

@@ -34,6 +34,10 @@ def iso_ms(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
+def local_day(ms: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime((ms + OFFSET_MS) // 1000))
+
+
 def local_month(ms: int) -> str:
     return time.strftime("%Y-%m", time.gmtime((ms + OFFSET_MS) // 1000))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import amocrm, contacts
-from .clock import month_starts
+from .clock import local_day, month_starts
 from .company import Manager, build_managers
 from .timeline import Simulator, plan_dialogs
 from .wazzup import write_wazzup
@@ -42,6 +42,7 @@ class DemoSummary:
     won_leads: int
     contacts: int
     files_written: int
+    first_day: str  # of the simulated months (Moscow): where the demo's history starts
 
 
 def generate_demo(
@@ -83,6 +84,7 @@ def generate_demo(
         won_leads=sum(lead["status_id"] == amocrm.WON for lead in leads),
         contacts=len(people),
         files_written=len(files),
+        first_day=local_day(bounds[0]),
     )
 
 

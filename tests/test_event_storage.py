@@ -1,0 +1,107 @@
+"""The instance's storage (orchestration/event_storage.py) records a partition range run as
+Dagster's own SQLite storage does: the same partitions, events and latest materializations,
+written in batches. A small partitioned job runs the same range on both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AssetKey,
+    AssetSpec,
+    BackfillPolicy,
+    DagsterEventType,
+    DagsterInstance,
+    DailyPartitionsDefinition,
+    Definitions,
+    MaterializeResult,
+    PartitionKeyRange,
+    define_asset_job,
+    in_process_executor,
+    multi_asset,
+)
+
+from orchestration.partitions import range_tags
+from orchestration.runner import ensure_dagster_home
+
+pytestmark = pytest.mark.dagster
+
+DAYS = DailyPartitionsDefinition(start_date="2025-07-01", end_date="2025-08-01")
+PLANNED = DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+KEYS = [AssetKey(["marts", name]) for name in ("fct_messages", "fct_waits", "mart_metrics")]
+
+
+@multi_asset(
+    specs=[AssetSpec(key) for key in KEYS],
+    partitions_def=DAYS,
+    backfill_policy=BackfillPolicy.single_run(),
+)
+def models():
+    for key in KEYS:
+        yield MaterializeResult(asset_key=key)
+
+
+JOB = Definitions(
+    assets=[models], jobs=[define_asset_job("models_job")], executor=in_process_executor
+).resolve_job_def("models_job")
+
+
+def _run_range(instance: DagsterInstance, start: str, end: str) -> str:
+    result = JOB.execute_in_process(
+        instance=instance, tags=range_tags(PartitionKeyRange(start, end))
+    )
+    assert result.success
+    return result.run_id
+
+
+def _record(home: Path) -> dict:
+    """What the instance knows after two range runs, the second overlapping the first."""
+    with DagsterInstance.from_config(str(home)) as instance:
+        storage = type(instance.event_log_storage).__name__
+        runs = [_run_range(instance, "2025-07-01", "2025-07-10"),
+                _run_range(instance, "2025-07-08", "2025-07-10")]  # fmt: skip
+        known = {"storage": storage}
+        for key in KEYS:
+            latest = instance.get_latest_materialization_event(key)
+            records = instance.fetch_materializations(key, limit=1000).records
+            planned = [(run == runs[1], entry.dagster_event.partition) for run in runs
+                       for entry in instance.all_logs(run, of_type=PLANNED)
+                       if entry.dagster_event.asset_key == key]  # fmt: skip
+            known[key] = {
+                "partitions": instance.get_materialized_partitions(key),
+                "events": sorted((r.run_id == runs[1], r.partition_key) for r in records),
+                "latest": (latest.run_id == runs[1], latest.dagster_event.partition),
+                "planned": sorted(planned),
+            }
+    return known
+
+
+def test_batched_storage_records_what_dagster_s_own_does(tmp_path):
+    (tmp_path / "dagster").mkdir()
+    dagster_s = _record(tmp_path / "dagster")  # no dagster.yaml: Dagster's SQLite storage
+    ours = _record(ensure_dagster_home(tmp_path / "chatsales"))
+    assert dagster_s.pop("storage") == "SqliteEventLogStorage"
+    assert ours.pop("storage") == "BatchingSqliteEventLogStorage"
+    assert ours == dagster_s
+    recorded = dagster_s[KEYS[0]]
+    assert len(recorded["partitions"]) == 10 and len(recorded["events"]) == 10 + 3
+    assert recorded["latest"] == (True, "2025-07-10") and recorded["planned"] == recorded["events"]
+
+
+def test_dagster_yaml_is_brought_up_to_date_unless_it_is_someone_s_own(tmp_path):
+    from orchestration.runner import FIRST_DAGSTER_YAML, WRITTEN_BY_CHATSALES
+
+    homes = {name: tmp_path / name for name in ("new", "first", "ours", "own")}
+    for name, text in (("first", FIRST_DAGSTER_YAML), ("ours", f"{WRITTEN_BY_CHATSALES}\nx: 1\n"),
+                       ("own", "telemetry:\n  enabled: false\n")):  # fmt: skip
+        homes[name].mkdir()
+        (homes[name] / "dagster.yaml").write_text(text)
+    for home in homes.values():
+        ensure_dagster_home(home)
+    written = {name: (home / "dagster.yaml").read_text() for name, home in homes.items()}
+    assert written["own"] == "telemetry:\n  enabled: false\n"
+    for name in ("new", "first", "ours"):
+        assert written[name].startswith(WRITTEN_BY_CHATSALES)
+        assert "class: BatchingSqliteStorage" in written[name]
+        assert f'base_dir: "{homes[name]}"' in written[name]
