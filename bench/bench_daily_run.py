@@ -21,7 +21,7 @@ from dagster import DagsterEventType, DagsterInstance, build_schedule_context
 
 from chatsales.core.settings import reporting_timezone, settings, warehouse
 from chatsales.core.warehouse import query
-from orchestration.runner import prepare_dbt
+from orchestration.dbt_manifest import prepare_dbt
 
 
 def last_day_with_messages() -> date:

@@ -22,7 +22,8 @@ from pathlib import Path
 from dagster import DagsterInstance, PartitionKeyRange
 
 from chatsales.core.settings import settings, warehouse
-from orchestration.runner import ensure_dagster_home, prepare_dbt
+from orchestration.dbt_manifest import prepare_dbt
+from orchestration.runner import ensure_dagster_home
 
 
 def timed_events(instance: DagsterInstance) -> dict[str, float]:

@@ -28,6 +28,7 @@ from pathlib import Path
 from fresh_database import fresh_postgres_database
 from measure import run_sampled, timed
 from next_day import append_next_day
+from run_steps import describe, run_steps
 
 from chatsales.core.settings import REPO_ROOT, Settings
 
@@ -48,6 +49,7 @@ class Run:
     load_after: float
     log: str
     messages: int | None = None  # rows of marts.fct_messages after a `chatsales run`
+    steps: dict | None = None  # where a `chatsales run`'s time went (run_steps.py)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +90,15 @@ def measured(name: str, warehouse: str, command: list[str], log: Path, env: dict
           f"{run.peak_rss_bytes / 2**30:.2f} GB, {status}", flush=True)  # fmt: skip
     if not run.ok:
         print("".join(log.read_text(errors="replace").splitlines(True)[-15:]), flush=True)
+    return run
+
+
+def run_measured(name: str, kind: str, log: Path, env: dict) -> Run:
+    """`chatsales run`, measured, with its steps' seconds from its Dagster instance."""
+    run = measured(name, kind, chatsales("run"), log, env)
+    if run.ok:
+        run.steps = run_steps(Path(env["DAGSTER_HOME"]))
+        print(f"    {describe(run.steps)}", flush=True)
     return run
 
 
@@ -171,17 +182,17 @@ def measure_all(args: argparse.Namespace, root: Path, stack: ExitStack) -> Repor
     built = {}  # the warehouses whose full run succeeded, and their environments
     for kind, url in urls.items():
         env = warehouse_env(root / kind, landing, url)
-        full = measured(FULL, kind, chatsales("run"), root / kind / "full.log", env)
+        full = run_measured(FULL, kind, root / kind / "full.log", env)
         report.runs.append(full)
         if full.ok:
             built[kind] = env
-            again = measured(AGAIN, kind, chatsales("run"), root / kind / "again.log", env)
+            again = run_measured(AGAIN, kind, root / kind / "again.log", env)
             report.runs.append(again)
     path, bodies = append_next_day(landing)
     report.notes.append(f"one new day: {bodies:,} webhook bodies in {path.name}")
     for kind, env in built.items():
         log = root / kind / "next-day.log"
-        report.runs.append(measured(NEXT_DAY, kind, chatsales("run"), log, env))
+        report.runs.append(run_measured(NEXT_DAY, kind, log, env))
     return report
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import subprocess
-import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatsales.core.settings import (
-    DBT_PROJECT_DIR,
     Settings,
     dagster_home,
     record_history_start,
@@ -25,6 +21,8 @@ from chatsales.core.settings import (
     warehouse,
 )
 from chatsales.core.warehouse import table_counts
+
+from .dbt_manifest import prepare_dbt
 
 if TYPE_CHECKING:
     from dagster import PartitionKeyRange
@@ -80,17 +78,6 @@ def ensure_dagster_home(home: Path | None = None) -> Path:
             with DagsterInstance.from_config(str(home)):
                 ready.touch()
     return home
-
-
-def prepare_dbt() -> None:
-    """Write dbt's manifest.json, which the Dagster definitions are built from."""
-    dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
-        [str(dbt), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
-        cwd=DBT_PROJECT_DIR,
-        env={**os.environ, **warehouse().dbt_env()},
-        check=True,
-    )
 
 
 @dataclass

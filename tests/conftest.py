@@ -101,7 +101,7 @@ def dagster_defs(tmp_path_factory, demo_landing):
     tmp = tmp_path_factory.mktemp("defs")
     landing = tmp / "landing"
     shutil.copytree(demo_landing, landing)
-    from orchestration.runner import prepare_dbt
+    from orchestration.dbt_manifest import prepare_dbt
 
     prepare_dbt()
     from orchestration.definitions import build_definitions

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.dagster
 INGEST = """
 import sys
 from dagster import DagsterInstance
-from orchestration.runner import ensure_dagster_home, prepare_dbt
+from orchestration.dbt_manifest import prepare_dbt
+from orchestration.runner import ensure_dagster_home
 ensure_dagster_home()
 prepare_dbt()
 from orchestration.definitions import defs

@@ -1,6 +1,6 @@
 """The instance's storage (orchestration/event_storage.py) records a partition range run as
-Dagster's own SQLite storage does: the same partitions, events and latest materializations,
-written in batches. A small partitioned job runs the same range on both."""
+Dagster's own SQLite storage does: the same partitions, events, latest materializations and
+check executions, written in batches. A small partitioned job runs the same range on both."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 from dagster import (
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetKey,
     AssetSpec,
     BackfillPolicy,
@@ -32,14 +35,19 @@ PLANNED = DagsterEventType.ASSET_MATERIALIZATION_PLANNED
 KEYS = [AssetKey(["marts", name]) for name in ("fct_messages", "fct_waits", "mart_metrics")]
 
 
+CHECKS = [AssetCheckKey(key, "not_null") for key in KEYS]
+
+
 @multi_asset(
     specs=[AssetSpec(key) for key in KEYS],
+    check_specs=[AssetCheckSpec(check.name, asset=check.asset_key) for check in CHECKS],
     partitions_def=DAYS,
     backfill_policy=BackfillPolicy.single_run(),
 )
 def models():
     for key in KEYS:
         yield MaterializeResult(asset_key=key)
+        yield AssetCheckResult(asset_key=key, check_name="not_null", passed=key != KEYS[1])
 
 
 JOB = Definitions(
@@ -74,6 +82,11 @@ def _record(home: Path) -> dict:
                 "latest": (latest.run_id == runs[1], latest.dagster_event.partition),
                 "planned": sorted(planned),
             }
+        for check in CHECKS:
+            history = instance.event_log_storage.get_asset_check_execution_history(check, 100)
+            known[check] = sorted(
+                (r.run_id == runs[1], r.partition or "", r.status.value) for r in history
+            )
     return known
 
 
@@ -87,6 +100,7 @@ def test_batched_storage_records_what_dagster_s_own_does(tmp_path):
     recorded = dagster_s[KEYS[0]]
     assert len(recorded["partitions"]) == 10 and len(recorded["events"]) == 10 + 3
     assert recorded["latest"] == (True, "2025-07-10") and recorded["planned"] == recorded["events"]
+    assert ("FAILED" in {status for *_, status in dagster_s[CHECKS[1]]}) and dagster_s[CHECKS[0]]
 
 
 def test_dagster_yaml_is_brought_up_to_date_unless_it_is_someone_s_own(tmp_path):

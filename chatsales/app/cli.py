@@ -40,7 +40,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from orchestration.runner import ensure_dagster_home, prepare_dbt
+    from orchestration.dbt_manifest import prepare_dbt
+    from orchestration.runner import ensure_dagster_home
 
     ensure_dagster_home()
     prepare_dbt()

@@ -3,6 +3,6 @@
 `gx_checks` goes into the Definitions; `data_docs_index()` is the Data Docs front page."""
 
 from .asset_checks import gx_checks
-from .gx_context import data_docs_index
+from .docs_paths import data_docs_index
 
 __all__ = ["data_docs_index", "gx_checks"]

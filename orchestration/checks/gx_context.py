@@ -18,21 +18,11 @@ from great_expectations.data_context.types.resource_identifiers import (
     ExpectationSuiteIdentifier,
 )
 
-from chatsales.core.settings import state_dir
-
+from .docs_paths import data_docs_index, gx_root
 from .plain_index import add_latest_results
 
 # Results kept per suite and table; older ones (and their pages) are removed.
 KEEP_RESULTS = 20
-
-
-def gx_root() -> Path:
-    return state_dir() / "gx"
-
-
-def data_docs_index() -> Path:
-    """The Data Docs front page: every suite and its latest validations."""
-    return gx_root() / "data_docs" / "index.html"
 
 
 def _filesystem(folder: str) -> dict:

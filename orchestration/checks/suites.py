@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-
-import great_expectations as gx
+from typing import TYPE_CHECKING
 
 from chatsales.core.settings import REPO_ROOT, Warehouse, settings
 from chatsales.core.warehouse import query
+
+if TYPE_CHECKING:
+    import great_expectations as gx
 
 SUITES_DIR = REPO_ROOT / "expectations" / "suites"
 # Clocks of phones, Wazzup and this machine differ by seconds; a time-zone slip is hours.
@@ -53,6 +55,8 @@ class SuiteFile:
 
     def build(self) -> gx.ExpectationSuite:
         """The GX suite; raises on an expectation GX would otherwise drop with a log line."""
+        import great_expectations as gx
+
         suite = gx.ExpectationSuite(**copy.deepcopy(self.spec))
         if len(suite.expectations) != len(self.spec["expectations"]):
             raise ValueError(f"{self.path}: an expectation is not valid GX (see the log above)")
