@@ -54,6 +54,9 @@ class Tampered:
     where: str
 
 
+_ANOMALY_KEY = "cast(period_start as varchar) || grain || manager_id || metric"
+
+
 def _tampered_rows(untouched_message_id: str) -> list[Tampered]:
     every_manager = "manager_id = 'all' and channel = 'all'"
     return [
@@ -71,6 +74,13 @@ def _tampered_rows(untouched_message_id: str) -> list[Tampered]:
             "abs_change",
             f"grain = 'month' and period_start = '2025-08-01' and {every_manager}"
             " and metric = 'new_dialogs'",
+        ),
+        # July's first anomaly: its inputs and those of its trailing windows stay the same
+        Tampered(
+            "marts.mart_anomalies",
+            "value",
+            f"period_start < '2025-08-01' and {_ANOMALY_KEY} = "
+            f"(select min({_ANOMALY_KEY}) from marts.mart_anomalies)",
         ),
     ]
 

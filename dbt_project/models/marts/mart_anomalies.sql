@@ -1,3 +1,15 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['grain', 'period_start'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook=[
+        "delete from {{ this }} where kind is null",
+        "{{ keep_anomaly_inputs() }}",
+    ],
+) }}
+{#- an incremental run compares the inputs with those it judged from last time (none kept: judge all) -#}
+{%- set inputs_kept = anomaly_inputs_kept() if is_incremental() else none -%}
 {%- set z = var('anomaly_z', 2) -%}
 {%- set trailing_periods = [var('anomaly_trailing_periods', 3) | int, 1] | max -%}
 {%- set load_threshold = var('load_change_threshold', 0.3) -%}
@@ -25,6 +37,19 @@
     ('won_deals', 'bigint'), ('new_dialogs', 'bigint'),
     ('previous_won_deals', 'bigint'), ('previous_new_dialogs', 'bigint'),
 ] -%}
+{%- set flagged_relations = {
+    'message_anomalies': anomaly_columns,
+    'response_anomalies': anomaly_columns + [
+        'baseline_value', 'team_value', 'load_change', 'load_driver', 'z_score',
+    ],
+    'conversion_anomalies': anomaly_columns + [
+        'baseline_value', 'z_score', 'won_deals', 'new_dialogs', 'previous_won_deals', 'previous_new_dialogs',
+    ],
+} -%}
+{%- if is_incremental() -%}
+    {#- a row without kind per recomputed period (see final) -#}
+    {%- do flagged_relations.update({'recomputed_periods': ['grain', 'period_start']}) -%}
+{%- endif %}
 
 with
 
@@ -34,14 +59,20 @@ mart_manager_metrics as (
 
 ),
 
--- the first and last day with data bound the periods that can be judged
-bounded as (
+{% if inputs_kept is not none %}
 
-    select
-        *,
-        min(case when grain = 'day' then period_start end) over () as first_data_day,
-        max(case when grain = 'day' then period_start end) over () as last_data_day
-    from mart_manager_metrics
+    inputs_kept as (
+
+        select * from {{ inputs_kept }} as kept
+
+    ),
+
+{% endif %}
+
+-- the rows judged, and the first and last day with data that bound the periods judged
+inputs as (
+
+    {{ anomaly_inputs('mart_manager_metrics') }}
 
 ),
 
@@ -64,13 +95,92 @@ periods as (
         conversion_rate,
         first_data_day,
         last_data_day
-    from bounded
-    where
-        channel = 'all'
-        and grain in ('week', 'month')
-        and manager_id <> 'unassigned'
+    from inputs
 
 ),
+
+{% if is_incremental() %}
+
+    changed_inputs as (
+
+    -- the periods whose inputs differ from those judged last time (or that are new or gone)
+        {% if inputs_kept is not none %}
+            select
+                coalesce(inputs.grain, inputs_kept.grain) as grain,
+                coalesce(inputs.period_start, inputs_kept.period_start) as period_start
+            from inputs
+            full outer join inputs_kept
+                on
+                    inputs.manager_id = inputs_kept.manager_id
+                    and inputs.grain = inputs_kept.grain
+                    and inputs.period_start = inputs_kept.period_start
+            where
+                {% for column in anomaly_input_columns() %}
+                    inputs.{{ column }} is distinct from inputs_kept.{{ column }}
+                    {% if not loop.last %}or{% endif %}
+                {% endfor %}
+        {% else %}
+            select
+                grain,
+                period_start
+            from inputs
+        {% endif %}
+
+    ),
+
+    changes as (
+
+    -- the first changed week and month; whether the first or the last day with data moved
+        select
+            (select min(period_start) from changed_inputs where grain = 'week') as week_from,
+            (select min(period_start) from changed_inputs where grain = 'month') as month_from,
+            {% if inputs_kept is not none %}
+                (select max(first_data_day) from inputs_kept) as first_day_before,
+                (select max(last_data_day) from inputs_kept) as last_day_before,
+            {% else %}
+                cast(null as date) as first_day_before,
+                cast(null as date) as last_day_before,
+            {% endif %}
+            (select max(first_data_day) from inputs) as first_day_now,
+            (select max(last_data_day) from inputs) as last_day_now
+
+    ),
+
+    recomputed_periods as (
+
+    -- every period from the first changed one on, at each grain: a period's trailing window,
+    -- previous period and team range only look back. Weeks are judged against the range of
+    -- the month they start in, so a changed month redoes the weeks from its first day on. A
+    -- moved first day with data changes which periods are complete: all are redone; a moved
+    -- last day, those ending on or after the earlier of the two last days.
+        select
+            periods.grain,
+            periods.period_start
+        from periods
+        cross join changes
+        where
+            changes.first_day_before is distinct from changes.first_day_now
+            or (
+                changes.last_day_before is distinct from changes.last_day_now
+                and periods.period_end >= least(changes.last_day_before, changes.last_day_now)
+            )
+            or periods.period_start >= case
+                when periods.grain = 'week'
+                    then least(coalesce(changes.week_from, changes.month_from), coalesce(changes.month_from, changes.week_from))
+                else changes.month_from
+            end
+
+        union
+
+        -- periods gone from mart_manager_metrics: their old anomalies are deleted
+        select
+            grain,
+            period_start
+        from changed_inputs
+
+    ),
+
+{% endif %}
 
 -- only periods inside the days with data are judged or serve as a baseline
 complete_periods as (
@@ -414,15 +524,7 @@ conversion_anomalies as (
 
 flagged as (
 
-    {{ union_by_columns(flagged_columns, {
-        'message_anomalies': anomaly_columns,
-        'response_anomalies': anomaly_columns + [
-            'baseline_value', 'team_value', 'load_change', 'load_driver', 'z_score',
-        ],
-        'conversion_anomalies': anomaly_columns + [
-            'baseline_value', 'z_score', 'won_deals', 'new_dialogs', 'previous_won_deals', 'previous_new_dialogs',
-        ],
-    }) }}
+    {{ union_by_columns(flagged_columns, flagged_relations) }}
 
 ),
 
@@ -442,6 +544,16 @@ final as (
         team_value,
         z_score
     from flagged
+    {% if is_incremental() %}
+        -- the recomputed periods' anomalies, and one row without kind per recomputed period,
+        -- so delete+insert clears it; the post-hook deletes those rows
+        where exists (
+            select 1 from recomputed_periods
+            where
+                recomputed_periods.grain = flagged.grain
+                and recomputed_periods.period_start = flagged.period_start
+        )
+    {% endif %}
 
 )
 

@@ -1,0 +1,10 @@
+{#
+    The mart_manager_metrics columns mart_anomalies' rules read. Alone in its file: sqlfluff's
+    jinja templater honours dbt's `return` only in a macro called from another file.
+#}
+{% macro anomaly_input_columns() -%}
+    {{ return([
+        'new_dialogs', 'messages_received', 'messages_per_dialog', 'response_time_median_s',
+        'waits_answered', 'won_deals', 'conversion_rate',
+    ]) }}
+{%- endmacro %}
