@@ -70,7 +70,17 @@ metric_values as (
                 and metric_values.manager_id = compared_before.manager_id
                 and metric_values.channel = compared_before.channel
                 and metric_values.metric = compared_before.metric
-        where metric_values.metric_value is distinct from compared_before.value
+        where
+            metric_values.metric_value is distinct from compared_before.value
+            -- a rate's counts can change while it stays the same (5 of 10, 6 of 12), and
+            -- its significance tests read them (kept only where the rate is defined)
+            or (
+                metric_values.metric_value is not null
+                and (
+                    metric_values.successes is distinct from compared_before.successes
+                    or metric_values.trials is distinct from compared_before.trials
+                )
+            )
 
     ),
 
@@ -100,6 +110,8 @@ compared as (
         this_period.previous_period_start,
         this_period.year_ago_period_start,
         this_period.metric_value as value,  -- noqa: RF04
+        case when this_period.metric_value is not null then this_period.successes end as successes,
+        case when this_period.metric_value is not null then this_period.trials end as trials,
         previous_period.metric_value as previous_value,
         year_ago_period.metric_value as year_ago_value,
         {{ is_significant_change(
@@ -144,6 +156,8 @@ final as (
         metric,
         is_rate,
         value,
+        successes,
+        trials,
         previous_period_start,
         previous_value,
         {{ round_float('value - previous_value', digits=6) }} as abs_change,
