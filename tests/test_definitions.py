@@ -46,3 +46,16 @@ def test_the_wazzup_tables_materialize_together(defs):
     }  # fmt: skip
     assert not wazzup.can_subset
     assert defs.resolve_assets_def(AssetKey(["raw_amocrm", "leads"])).can_subset
+
+
+def test_loading_the_definitions_leaves_great_expectations_to_the_checks():
+    """Every Dagster process loads the definitions (the UI, each tick, each run); only a run
+    that checks something pays for importing GX."""
+    import subprocess
+    import sys
+
+    probe = "import sys, orchestration.definitions; print('great_expectations' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "False"
