@@ -119,3 +119,16 @@ def test_dagster_yaml_is_brought_up_to_date_unless_it_is_someone_s_own(tmp_path)
         assert written[name].startswith(WRITTEN_BY_CHATSALES)
         assert "class: BatchingSqliteStorage" in written[name]
         assert f'base_dir: "{homes[name]}"' in written[name]
+
+
+def test_only_a_run_s_own_log_is_written_without_waiting_for_the_disk(tmp_path):
+    from sqlalchemy import text
+
+    with DagsterInstance.from_config(str(ensure_dagster_home(tmp_path))) as instance:
+        storage = instance.event_log_storage
+        synchronous = {}
+        for shard, connection in (("run", storage.run_connection("a-run")),
+                                  ("index", storage.index_connection())):  # fmt: skip
+            with connection as conn:
+                synchronous[shard] = conn.execute(text("pragma synchronous")).scalar()
+    assert synchronous == {"run": 0, "index": 2}  # OFF; FULL, SQLite's default

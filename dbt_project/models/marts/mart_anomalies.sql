@@ -63,7 +63,7 @@ mart_manager_metrics as (
 
     inputs_kept as (
 
-        select * from {{ inputs_kept }} as kept
+        select kept.* from {{ inputs_kept }} as kept
 
     ),
 
@@ -128,21 +128,54 @@ periods as (
 
     ),
 
+    changed_from as (
+
+    -- the first changed week and month
+        select
+            min(case when grain = 'week' then period_start end) as week_from,
+            min(case when grain = 'month' then period_start end) as month_from
+        from changed_inputs
+
+    ),
+
+    days_before as (
+
+    -- the first and last day with data when the kept inputs were judged
+        {% if inputs_kept is not none %}
+            select
+                max(first_data_day) as first_day_before,
+                max(last_data_day) as last_day_before
+            from inputs_kept
+        {% else %}
+            select
+                cast(null as date) as first_day_before,
+                cast(null as date) as last_day_before
+        {% endif %}
+
+    ),
+
+    days_now as (
+
+        select
+            max(first_data_day) as first_day_now,
+            max(last_data_day) as last_day_now
+        from inputs
+
+    ),
+
     changes as (
 
     -- the first changed week and month; whether the first or the last day with data moved
         select
-            (select min(period_start) from changed_inputs where grain = 'week') as week_from,
-            (select min(period_start) from changed_inputs where grain = 'month') as month_from,
-            {% if inputs_kept is not none %}
-                (select max(first_data_day) from inputs_kept) as first_day_before,
-                (select max(last_data_day) from inputs_kept) as last_day_before,
-            {% else %}
-                cast(null as date) as first_day_before,
-                cast(null as date) as last_day_before,
-            {% endif %}
-            (select max(first_data_day) from inputs) as first_day_now,
-            (select max(last_data_day) from inputs) as last_day_now
+            changed_from.week_from,
+            changed_from.month_from,
+            days_before.first_day_before,
+            days_before.last_day_before,
+            days_now.first_day_now,
+            days_now.last_day_now
+        from changed_from
+        cross join days_before
+        cross join days_now
 
     ),
 
@@ -166,7 +199,10 @@ periods as (
             )
             or periods.period_start >= case
                 when periods.grain = 'week'
-                    then least(coalesce(changes.week_from, changes.month_from), coalesce(changes.month_from, changes.week_from))
+                    then least(
+                        coalesce(changes.week_from, changes.month_from),
+                        coalesce(changes.month_from, changes.week_from)
+                    )
                 else changes.month_from
             end
 
@@ -548,7 +584,8 @@ final as (
         -- the recomputed periods' anomalies, and one row without kind per recomputed period,
         -- so delete+insert clears it; the post-hook deletes those rows
         where exists (
-            select 1 from recomputed_periods
+            select recomputed_periods.grain
+            from recomputed_periods
             where
                 recomputed_periods.grain = flagged.grain
                 and recomputed_periods.period_start = flagged.period_start

@@ -2,8 +2,10 @@
     materialized='incremental',
     unique_key=['grain', 'period_start'],
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
 ) }}
+{#- a table built before the rates' counts were kept compares every period again, once -#}
+{%- set counts_missing = stored_columns_missing(['successes', 'trials']) if is_incremental() else [] -%}
 {% set periods_per_year = {'week': 52, 'month': 12, 'quarter': 4, 'year': 1} %}
 {% set metrics = [
     'new_dialogs', 'new_dialogs_incoming', 'new_dialogs_outgoing', 'new_clients',
@@ -71,16 +73,20 @@ metric_values as (
                 and metric_values.channel = compared_before.channel
                 and metric_values.metric = compared_before.metric
         where
-            metric_values.metric_value is distinct from compared_before.value
-            -- a rate's counts can change while it stays the same (5 of 10, 6 of 12), and
-            -- its significance tests read them (kept only where the rate is defined)
-            or (
-                metric_values.metric_value is not null
-                and (
-                    metric_values.successes is distinct from compared_before.successes
-                    or metric_values.trials is distinct from compared_before.trials
+            {% if counts_missing %}
+                true
+            {% else %}
+                metric_values.metric_value is distinct from compared_before.value
+                -- a rate's counts can change while it stays the same (5 of 10, 6 of 12),
+                -- and its significance tests read them (kept only where the rate is defined)
+                or (
+                    metric_values.metric_value is not null
+                    and (
+                        metric_values.successes is distinct from compared_before.successes
+                        or metric_values.trials is distinct from compared_before.trials
+                    )
                 )
-            )
+            {% endif %}
 
     ),
 
