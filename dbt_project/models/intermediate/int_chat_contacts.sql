@@ -49,22 +49,53 @@ contacts as (
 
 ),
 
-matches as (
+-- two equality joins, not one join on `phone = phone or username = username`: an `or`
+-- cannot be hashed, and every chat would be compared with every contact (236 s at 10M
+-- messages against ~1 s). A pair matched both ways comes twice; ranked keeps the phone match.
+phone_matches as (
 
-    -- by phone first (E.164 digits on both sides), else by Telegram username
     select
         chats.chat_id,
         contacts.crm,
         contacts.contact_id,
-        case
-            when chats.client_phone = contacts.primary_phone then 'phone'
-            else 'telegram_username'
-        end as matched_by
+        'phone' as matched_by
     from chats
     inner join contacts
-        on
-            chats.client_phone = contacts.primary_phone
-            or chats.client_username = contacts.telegram_username
+        on chats.client_phone = contacts.primary_phone
+
+),
+
+username_matches as (
+
+    select
+        chats.chat_id,
+        contacts.crm,
+        contacts.contact_id,
+        'telegram_username' as matched_by
+    from chats
+    inner join contacts
+        on chats.client_username = contacts.telegram_username
+
+),
+
+matches as (
+
+    -- by phone first (E.164 digits on both sides), else by Telegram username
+    select
+        chat_id,
+        crm,
+        contact_id,
+        matched_by
+    from phone_matches
+
+    union all
+
+    select
+        chat_id,
+        crm,
+        contact_id,
+        matched_by
+    from username_matches
 
 ),
 
