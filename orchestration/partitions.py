@@ -27,7 +27,7 @@ from dagster._core.storage.tags import (
 )
 
 from chatsales.core.settings import Warehouse, dbt_vars, history_start, reporting_timezone
-from chatsales.core.warehouse import driver_errors, query, table_names
+from chatsales.core.warehouse import driver_errors, error_line, query, table_names
 
 # end_offset=1: today is a partition too, so a run can cover the messages landed so far.
 daily_partitions = DailyPartitionsDefinition(
@@ -101,7 +101,7 @@ def recorded_days(
     try:
         return catch_up_days(target, full_refresh)
     except driver_errors(target) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        reason = error_line(error)
         warn(f"Could not read {target.display_name} ({reason}): the run is recorded on today only")
         return PartitionKeyRange(latest_day(), latest_day())
 

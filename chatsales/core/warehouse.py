@@ -40,6 +40,12 @@ def driver_errors(target: Warehouse) -> tuple[type[Exception], ...]:
     return (psycopg2.Error,)
 
 
+def error_line(error: Exception) -> str:
+    """A driver error in one line: its first, or its repr when it has no message."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else repr(error)
+
+
 def query(sql: str, target: Warehouse | None = None) -> list[tuple]:
     with connect(target) as conn:
         cursor = conn.cursor()

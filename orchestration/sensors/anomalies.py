@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from chatsales.core.settings import Warehouse
-from chatsales.core.warehouse import driver_errors, query
+from chatsales.core.warehouse import driver_errors, error_line, query
 from orchestration.notifications import ANOMALY_FIELDS, AlertSettings
 
 COLUMNS = (*ANOMALY_FIELDS, "last_data_day")
@@ -42,8 +42,7 @@ def recent_anomalies(settings: AlertSettings, target: Warehouse) -> tuple[list[d
     try:
         rows = [dict(zip(COLUMNS, row, strict=True)) for row in query(SQL, target)]
     except driver_errors(target) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        raise WarehouseUnavailable(f"{target.display_name}: {first_line}") from None
+        raise WarehouseUnavailable(f"{target.display_name}: {error_line(error)}") from None
     if not rows or rows[0]["last_data_day"] is None:
         return [], None
     start = window_start(rows[0]["last_data_day"], settings)
