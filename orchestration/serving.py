@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from chatsales.core.settings import Warehouse, serving_duckdb_path, warehouse
+from chatsales.core.warehouse import set_duckdb_settings
 
 SCHEMA = "marts"
 SERVED_TABLES = (
@@ -55,6 +56,7 @@ def publish(wh: Warehouse | None = None) -> dict[str, int]:
     rows: dict[str, int] = {}
     try:
         with duckdb.connect(str(temporary)) as con:
+            set_duckdb_settings(con)
             con.execute("attach ? as src (read_only)", [str(wh.duckdb_path)])
             con.execute(f"create schema {SCHEMA}")
             for table in SERVED_TABLES:

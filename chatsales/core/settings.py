@@ -49,6 +49,10 @@ class Settings(BaseModel):
     state_dir: Path = Field(REPO_ROOT / "data", alias="CHATSALES_STATE_DIR")
     dagster_home: Path = Field(DEFAULT_DAGSTER_HOME, alias="DAGSTER_HOME")
     dbt_target_path: str = Field("target", alias="DBT_TARGET_PATH")
+    # what DuckDB's buffer manager may hold in each process that opens the warehouse (dlt, dbt,
+    # checks, the serving copy) before it spills to `<warehouse>.tmp`; DuckDB's own default is
+    # 80 % of RAM per process
+    duckdb_memory_limit: str = Field("1GB", alias="CHATSALES_DUCKDB_MEMORY_LIMIT")
     # orchestration
     history_start: str | None = Field(None, alias="CHATSALES_HISTORY_START")
     ingestion_cron: str = Field("*/15 * * * *", alias="CHATSALES_INGESTION_CRON")
@@ -118,6 +122,11 @@ def settings() -> Settings:
     return Settings.from_environ()
 
 
+def duckdb_settings() -> dict[str, str]:
+    """What every process sets on the DuckDB warehouse it opens."""
+    return {"memory_limit": settings().duckdb_memory_limit}
+
+
 @dataclass(frozen=True)
 class Warehouse:
     """A parsed `CHATSALES_WAREHOUSE` URL."""
@@ -169,8 +178,12 @@ class Warehouse:
         import dlt
 
         if self.kind == "duckdb":
+            from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
             self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-            return dlt.destinations.duckdb(str(self.duckdb_path))
+            return dlt.destinations.duckdb(
+                DuckDbCredentials(str(self.duckdb_path), global_config=duckdb_settings())
+            )
         pg = self.postgres
         # Credentials as fields, not a URL: nothing to quote. An explicit (even empty)
         # password: dlt refuses credentials without one.
@@ -213,6 +226,7 @@ class Warehouse:
             return {
                 "CHATSALES_DBT_TARGET": "duckdb",
                 "CHATSALES_DUCKDB_PATH": str(self.duckdb_path),
+                "CHATSALES_DUCKDB_MEMORY_LIMIT": duckdb_settings()["memory_limit"],
             }
         pg = self.postgres
         return {

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .settings import Warehouse, warehouse
+from .settings import Warehouse, duckdb_settings, warehouse
 
 
 @contextmanager
@@ -17,6 +17,7 @@ def connect(target: Warehouse | None = None, read_only: bool = True) -> Iterator
         import duckdb
 
         conn = duckdb.connect(str(target.duckdb_path), read_only=read_only)
+        set_duckdb_settings(conn)
     else:
         import psycopg2
 
@@ -26,6 +27,14 @@ def connect(target: Warehouse | None = None, read_only: bool = True) -> Iterator
         yield conn
     finally:
         conn.close()
+
+
+def set_duckdb_settings(conn: Any) -> None:
+    """Apply `duckdb_settings()` to a DuckDB connection (SET, not connect-time config: a
+    process may hold the same file open through dlt, and DuckDB refuses a second connection
+    with a different config)."""
+    for name, value in duckdb_settings().items():
+        conn.execute(f"set {name} = '{value}'")
 
 
 def driver_errors(target: Warehouse) -> tuple[type[Exception], ...]:
