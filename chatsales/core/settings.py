@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -49,15 +50,18 @@ class Settings(BaseModel):
     state_dir: Path = Field(REPO_ROOT / "data", alias="CHATSALES_STATE_DIR")
     dagster_home: Path = Field(DEFAULT_DAGSTER_HOME, alias="DAGSTER_HOME")
     dbt_target_path: str = Field("target", alias="DBT_TARGET_PATH")
-    # what DuckDB's buffer manager may hold in each process that opens the warehouse (dlt, dbt,
-    # checks, the serving copy) before it spills to `<warehouse>.tmp`; DuckDB's own default is
-    # 80 % of RAM per process
-    duckdb_memory_limit: str = Field("1GB", alias="CHATSALES_DUCKDB_MEMORY_LIMIT")
+    # what DuckDB may hold in each process that opens the warehouse (dlt, dbt, checks, the
+    # serving copy) before it spills to `<warehouse>.tmp`: a size (2GB) or a share of RAM
+    duckdb_memory_limit: str = Field("80%", alias="CHATSALES_DUCKDB_MEMORY_LIMIT")
     # orchestration
     history_start: str | None = Field(None, alias="CHATSALES_HISTORY_START")
     ingestion_cron: str = Field("*/15 * * * *", alias="CHATSALES_INGESTION_CRON")
     api_retry_base_seconds: float = Field(30.0, alias="CHATSALES_API_RETRY_BASE_SECONDS")
     freshness_hours: str | None = Field(None, alias="CHATSALES_FRESHNESS_HOURS")
+    # metrics (passed to dbt as vars: dbt_cli_vars)
+    messages_per_dialog_range: tuple[float, float] | None = Field(
+        None, alias="CHATSALES_MESSAGES_PER_DIALOG_RANGE"
+    )
     # Wazzup
     wazzup_webhook_token: SecretStr | None = Field(None, alias="CHATSALES_WAZZUP_WEBHOOK_TOKEN")
     wazzup_api_key: SecretStr | None = Field(None, alias="SOURCES__WAZZUP_API__API_KEY")
@@ -84,6 +88,20 @@ class Settings(BaseModel):
         None, alias="CHATSALES_SUPERSET_ADMIN_PASSWORD"
     )
     superset_metadata_uri: SecretStr | None = Field(None, alias="CHATSALES_SUPERSET_METADATA_URI")
+
+    @field_validator("messages_per_dialog_range", mode="before")
+    @classmethod
+    def _low_high(cls, value):
+        """'40-90' (or '40..90', '40,90') as (40.0, 90.0), low first."""
+        if not isinstance(value, str):
+            return value
+        parts = [part for part in re.split(r"\s*(?:\.\.|-|,|–)\s*", value.strip()) if part]
+        if len(parts) != 2:
+            raise ValueError(f"{value!r} is not a range like 40-90")
+        low, high = (float(part.replace(" ", "")) for part in parts)
+        if not 0 <= low < high:
+            raise ValueError(f"{value!r}: the low end must be below the high end, both ≥ 0")
+        return low, high
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -289,6 +307,14 @@ def dbt_vars() -> dict:
     import yaml
 
     return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+
+
+def dbt_cli_vars() -> dict:
+    """The dbt vars the settings set, for `dbt --vars` (empty: the project's defaults)."""
+    config = settings()
+    if config.messages_per_dialog_range is None:
+        return {}
+    return {"messages_per_dialog_range": list(config.messages_per_dialog_range)}
 
 
 def reporting_timezone() -> str:

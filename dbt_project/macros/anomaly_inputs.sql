@@ -1,21 +1,25 @@
 {#
     What mart_anomalies judges from: the channel-'all' week and month rows of
-    mart_manager_metrics ('unassigned' is never judged), the columns its rules read, and the
-    first and last day with data (which periods are complete). mart_anomalies keeps a copy
+    mart_manager_metrics ('unassigned' is never judged), the columns its rules read, each
+    period's normal range of messages per dialog (mart_message_norms: a changed setting changes
+    them), and the first and last day with data (which periods are complete). mart_anomalies keeps a copy
     of them (anomaly_inputs_kept, written by its post-hook) so its next incremental run finds
     the periods whose inputs changed: a downstream model cannot see mart_manager_metrics' old
     values, only what it kept itself.
 #}
-{% macro anomaly_inputs(metrics_relation) -%}
+{% macro anomaly_inputs(metrics_relation, norms_relation) -%}
     select
-        manager_id,
-        grain,
-        period_start,
+        bounded.manager_id,
+        bounded.grain,
+        bounded.period_start,
         {% for column in anomaly_input_columns() -%}
-            {{ column }},
+            bounded.{{ column }},
         {% endfor -%}
-        first_data_day,
-        last_data_day
+        {% for column in anomaly_norm_columns() -%}
+            norms.{{ column }},
+        {% endfor -%}
+        bounded.first_data_day,
+        bounded.last_data_day
     from (
         select
             *,
@@ -23,10 +27,15 @@
             max(case when grain = 'day' then period_start end) over () as last_data_day
         from {{ metrics_relation }}
     ) as bounded
+    left join {{ norms_relation }} as norms
+        on
+            bounded.manager_id = norms.manager_id
+            and bounded.grain = norms.grain
+            and bounded.period_start = norms.period_start
     where
-        channel = 'all'
-        and grain in ('week', 'month')
-        and manager_id <> 'unassigned'
+        bounded.channel = 'all'
+        and bounded.grain in ('week', 'month')
+        and bounded.manager_id <> 'unassigned'
 {%- endmacro %}
 
 
@@ -36,10 +45,19 @@
 {%- endmacro %}
 
 
-{# The inputs mart_anomalies judged from last time, or none (never kept: judge every period). #}
+{#
+    The inputs mart_anomalies judged from last time, or none: never kept, or kept by an older
+    version without every column compared now (judge every period).
+#}
 {% macro anomaly_inputs_kept() -%}
     {%- set kept = anomaly_inputs_relation() -%}
-    {{ return(adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier)) }}
+    {%- set relation = adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier) -%}
+    {%- if relation is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set stored = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- set compared = anomaly_input_columns() + anomaly_norm_columns() -%}
+    {{ return(relation if compared | reject('in', stored) | list | length == 0 else none) }}
 {%- endmacro %}
 
 
@@ -49,5 +67,6 @@
 #}
 {% macro keep_anomaly_inputs() -%}
     drop table if exists {{ anomaly_inputs_relation() }};
-    create table {{ anomaly_inputs_relation() }} as {{ anomaly_inputs(ref('mart_manager_metrics')) }}
+    create table {{ anomaly_inputs_relation() }} as
+    {{ anomaly_inputs(ref('mart_manager_metrics'), ref('mart_message_norms')) }}
 {%- endmacro %}

@@ -1,7 +1,7 @@
 {#
     Sentences of marts.mart_anomalies (reason_en, reason_ru) for a head of sales: numbers in
     human units, built by SQL concatenation so both engines write the same text.
-    anomaly_reason(lang) reads the columns of the model's `flagged` CTE: kind, manager_id,
+    anomaly_reason(lang) reads the columns of the model's `flagged` CTE: kind, judged_by, manager_id,
     value, baseline_value, expected_low, expected_high, team_value, load_change, load_driver,
     won_deals, new_dialogs, previous_won_deals, previous_new_dialogs.
 #}
@@ -84,8 +84,10 @@
     {%- endset -%}
     {#- only the bound that was crossed: the far one may be set by another outlier -#}
     {%- set messages_value -%}
-        {{ anomaly_number('value', 1, lang) }}
-        || {{ "' сообщения на диалог, а в команде обычно '" if lang == 'ru' else "' messages per dialog where the team usually has '" }}
+        {{ anomaly_number('value', 1, lang) }} || case when judged_by = 'fixed_range'
+            then {{ "' сообщения на диалог, а норма — '" if lang == 'ru' else "' messages per dialog where the norm is '" }}
+            else {{ "' сообщения на диалог, а в команде обычно '" if lang == 'ru' else "' messages per dialog where the team usually has '" }}
+        end
     {%- endset -%}
     {%- set conversion_counts -%}
         cast(previous_won_deals as varchar) || '/' || cast(previous_new_dialogs as varchar) || ' → '

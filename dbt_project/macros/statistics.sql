@@ -43,3 +43,11 @@
 {% macro is_significant_change(successes_1, trials_1, successes_2, trials_2) -%}
     abs({{ two_proportion_z(successes_1, trials_1, successes_2, trials_2) }}) >= 1.959964
 {%- endmacro %}
+
+{#
+    The MAD (median absolute deviation) as a standard deviation: 1.4826 · MAD estimates σ of
+    normal data, and one outlier moves it little (doc block metric_robust_norm).
+#}
+{% macro mad_as_sigma(mad) -%}
+    1.4826 * ({{ mad }})
+{%- endmacro %}

@@ -2,37 +2,34 @@
     materialized='incremental',
     unique_key=['grain', 'period_start'],
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     post_hook=[
         "delete from {{ this }} where kind is null",
         "{{ keep_anomaly_inputs() }}",
     ],
 ) }}
-{#- an incremental run compares the inputs with those it judged from last time (none kept: judge all) -#}
-{%- set inputs_kept = anomaly_inputs_kept() if is_incremental() else none -%}
+{#- an incremental run compares the inputs with those it judged from last time (none kept, or a
+    table from before judged_by: judge all) -#}
+{%- set judged_by_missing = stored_columns_missing(['judged_by']) if is_incremental() else [] -%}
+{%- set inputs_kept = anomaly_inputs_kept() if is_incremental() and not judged_by_missing else none -%}
 {%- set z = var('anomaly_z', 2) -%}
 {%- set trailing_periods = [var('anomaly_trailing_periods', 3) | int, 1] | max -%}
 {%- set load_threshold = var('load_change_threshold', 0.3) -%}
-{%- set fixed_range = var('messages_per_dialog_range', none) -%}
-{%- set window_months = var('anomaly_team_window_months', 6) | int -%}
 {%- set response_metric = 'response_time_median_s' -%}
 {%- set team_factor = 2 -%}
-{%- set mad_scale = 1.4826 -%}
 {%- set mad_floor_share = 0.1 -%}
 {%- set mad_floor_per_root_wait = 1.5 -%}
-{%- set min_range_values = 5 -%}
 {%- set min_expected_count = 5 -%}
 {%- set median_ranks = [(trailing_periods + 1) // 2, trailing_periods // 2 + 1] | unique | join(', ') -%}
 {%- set period_key = 'manager_id, grain, period_start' -%}
-{%- set range_month = "cast(date_trunc('month', cast(period_start as timestamp)) as date)" -%}
 {#- every anomaly kind's columns, then the kind-specific ones (null for other kinds) -#}
 {%- set anomaly_columns = [
-    'manager_id', 'grain', 'period_start', 'metric', 'value', 'expected_low', 'expected_high', 'kind',
+    'manager_id', 'grain', 'period_start', 'metric', 'value', 'expected_low', 'expected_high', 'kind', 'judged_by',
 ] -%}
 {%- set flagged_columns = [
     ('manager_id', 'varchar'), ('grain', 'varchar'), ('period_start', 'date'), ('metric', 'varchar'),
     ('value', 'double precision'), ('expected_low', 'double precision'), ('expected_high', 'double precision'),
-    ('kind', 'varchar'), ('baseline_value', 'double precision'), ('team_value', 'double precision'),
+    ('kind', 'varchar'), ('judged_by', 'varchar'), ('baseline_value', 'double precision'), ('team_value', 'double precision'),
     ('load_change', 'double precision'), ('load_driver', 'varchar'), ('z_score', 'double precision'),
     ('won_deals', 'bigint'), ('new_dialogs', 'bigint'),
     ('previous_won_deals', 'bigint'), ('previous_new_dialogs', 'bigint'),
@@ -59,6 +56,12 @@ mart_manager_metrics as (
 
 ),
 
+mart_message_norms as (
+
+    select * from {{ ref('mart_message_norms') }}
+
+),
+
 {% if inputs_kept is not none %}
 
     inputs_kept as (
@@ -72,7 +75,7 @@ mart_manager_metrics as (
 -- the rows judged, and the first and last day with data that bound the periods judged
 inputs as (
 
-    {{ anomaly_inputs('mart_manager_metrics') }}
+    {{ anomaly_inputs('mart_manager_metrics', 'mart_message_norms') }}
 
 ),
 
@@ -93,6 +96,9 @@ periods as (
         waits_answered,
         won_deals,
         conversion_rate,
+        norm_low,
+        norm_high,
+        norm_rule,
         first_data_day,
         last_data_day
     from inputs
@@ -115,7 +121,7 @@ periods as (
                     and inputs.grain = inputs_kept.grain
                     and inputs.period_start = inputs_kept.period_start
             where
-                {% for column in anomaly_input_columns() %}
+                {% for column in anomaly_input_columns() + anomaly_norm_columns() %}
                     inputs.{{ column }} is distinct from inputs_kept.{{ column }}
                     {% if not loop.last %}or{% endif %}
                 {% endfor %}
@@ -248,75 +254,7 @@ period_series as (
 
 ),
 
--- messages per dialog: the normal range
-
-month_values as (
-
-    select
-        manager_id,
-        period_start,
-        messages_per_dialog
-    from periods
-    where
-        grain = 'month'
-        and manager_id <> 'all'
-        and messages_per_dialog is not null
-
-),
-
-judged_months as (
-
-    select
-        manager_id,
-        grain,
-        period_start,
-        messages_per_dialog,
-        {{ range_month }} as range_month,
-        {{ shift_period(range_month, 'month', -window_months) }} as range_month_before
-    from complete_periods
-    where manager_id <> 'all' and messages_per_dialog is not null
-
-),
-
--- leave-one-out: the other managers' months in the window ending with the period's month
-team_ranges as (
-
-    select
-        judged_months.manager_id,
-        judged_months.grain,
-        judged_months.period_start,
-        judged_months.messages_per_dialog,
-        count(colleagues.manager_id) as range_values,
-        {{ percentile('colleagues.messages_per_dialog', 0.1) }} as team_low,
-        {{ percentile('colleagues.messages_per_dialog', 0.9) }} as team_high
-    from judged_months
-    left join month_values as colleagues
-        on
-            judged_months.manager_id <> colleagues.manager_id
-            and judged_months.range_month >= colleagues.period_start
-            and judged_months.range_month_before < colleagues.period_start
-    group by
-        judged_months.manager_id,
-        judged_months.grain,
-        judged_months.period_start,
-        judged_months.messages_per_dialog
-
-),
-
-message_ranges as (
-
-    select
-        *,
-        {% if fixed_range is sequence and fixed_range is not string %}
-            cast({{ fixed_range[0] }} as double precision) as range_low,
-            cast({{ fixed_range[1] }} as double precision) as range_high
-        {% else %}
-            case when range_values >= {{ min_range_values }} then team_low end as range_low,
-            case when range_values >= {{ min_range_values }} then team_high end as range_high
-        {% endif %}
-    from team_ranges
-
-),
+-- messages per dialog: outside the normal range (mart_message_norms)
 
 message_anomalies as (
 
@@ -326,14 +264,15 @@ message_anomalies as (
         period_start,
         'messages_per_dialog' as metric,
         messages_per_dialog as value, -- noqa: RF04
-        {{ round_float('range_low') }} as expected_low,
-        {{ round_float('range_high') }} as expected_high,
+        norm_low as expected_low,
+        norm_high as expected_high,
         case
-            when messages_per_dialog < range_low then 'too_few_messages'
+            when messages_per_dialog < norm_low then 'too_few_messages'
             else 'too_many_messages'
-        end as kind
-    from message_ranges
-    where messages_per_dialog < range_low or messages_per_dialog > range_high
+        end as kind,
+        norm_rule as judged_by
+    from complete_periods
+    where manager_id <> 'all' and (messages_per_dialog < norm_low or messages_per_dialog > norm_high)
 
 ),
 
@@ -439,13 +378,10 @@ response_scores as (
         baseline_response_time_s as baseline_value,
         -- the MAD of three periods can be near 0: floored at the chance wobble of a median of
         -- n replies (about 1.5 / sqrt(n) of it), and at least a share of the baseline
-        {{ mad_scale }} * greatest(
-            mad,
-            baseline_response_time_s * greatest(
-                {{ mad_floor_share }},
-                {{ mad_floor_per_root_wait }} / sqrt(nullif(waits_answered, 0))
-            )
-        ) as scaled_mad,
+        {{ mad_as_sigma(
+            'greatest(mad, baseline_response_time_s * greatest('
+            ~ mad_floor_share ~ ', ' ~ mad_floor_per_root_wait ~ ' / sqrt(nullif(waits_answered, 0))))'
+        ) }} as scaled_mad,
         1.0 * new_dialogs / nullif(baseline_new_dialogs, 0) - 1 as dialog_change,
         1.0 * messages_received / nullif(baseline_messages_received, 0) - 1 as message_change
     from baselines
@@ -500,6 +436,7 @@ response_anomalies as (
             when is_above_trend then 'slowdown'
             else 'slow_response'
         end as kind,
+        case when is_above_trend then 'own_trailing_median_mad' else 'twice_team_median' end as judged_by,
         {{ round_float('baseline_value') }} as baseline_value,
         team_value,
         {{ round_float('case when is_above_trend then load_change end') }} as load_change,
@@ -543,6 +480,7 @@ conversion_anomalies as (
         {{ wilson_low('previous_won_deals', 'previous_new_dialogs') }} as expected_low,
         {{ wilson_high('previous_won_deals', 'previous_new_dialogs') }} as expected_high,
         'conversion_drop' as kind,
+        'two_proportion_test' as judged_by,
         previous_conversion_rate as baseline_value,
         {{ round_float(
             two_proportion_z('won_deals', 'new_dialogs', 'previous_won_deals', 'previous_new_dialogs'), digits=2
@@ -578,7 +516,8 @@ final as (
         baseline_value,
         load_change,
         team_value,
-        z_score
+        z_score,
+        judged_by
     from flagged
     {% if is_incremental() %}
         -- the recomputed periods' anomalies, and one row without kind per recomputed period,
