@@ -1,12 +1,10 @@
-"""Settings that reach dbt as vars: CHATSALES_MESSAGES_PER_DIALOG_RANGE."""
-
-import json
+"""Settings that reach dbt as vars (dbt_project.yml reads them from the environment that
+chatsales hands on to dbt): CHATSALES_MESSAGES_PER_DIALOG_RANGE."""
 
 import pytest
 from pydantic import ValidationError
 
-from chatsales.core.settings import Settings
-from orchestration.assets.dbt import BUILD, build_args
+from chatsales.core.settings import Settings, Warehouse
 
 pytestmark = pytest.mark.unit
 
@@ -23,14 +21,9 @@ def test_a_bad_range_is_refused_with_its_variable(text):
         Settings.from_environ({"CHATSALES_MESSAGES_PER_DIALOG_RANGE": text})
 
 
-def test_dbt_builds_get_the_range_and_a_backfill_window_together(monkeypatch):
+def test_dbt_gets_the_range_in_its_environment(monkeypatch, tmp_path):
+    target = Warehouse(f"duckdb:///{tmp_path / 'wh.duckdb'}")
     monkeypatch.delenv("CHATSALES_MESSAGES_PER_DIALOG_RANGE", raising=False)
-    assert build_args() == BUILD
-    monkeypatch.setenv("CHATSALES_MESSAGES_PER_DIALOG_RANGE", "40-90")
-    args = build_args({"window_start": "2025-03-01", "window_end": "2025-03-02"})
-    assert args[: len(BUILD)] == BUILD and args[len(BUILD)] == "--vars"
-    assert json.loads(args[len(BUILD) + 1]) == {
-        "messages_per_dialog_range": [40.0, 90.0],
-        "window_start": "2025-03-01",
-        "window_end": "2025-03-02",
-    }
+    assert target.dbt_env()["CHATSALES_MESSAGES_PER_DIALOG_RANGE"] == ""  # the team norm
+    monkeypatch.setenv("CHATSALES_MESSAGES_PER_DIALOG_RANGE", " 40 .. 90.5 ")
+    assert target.dbt_env()["CHATSALES_MESSAGES_PER_DIALOG_RANGE"] == "40-90.5"

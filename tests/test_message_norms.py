@@ -16,7 +16,6 @@ import pytest
 
 from chatsales.core.settings import DBT_PROJECT_DIR, Warehouse
 from chatsales.core.warehouse import query
-from orchestration.assets.dbt import build_args
 
 pytestmark = pytest.mark.warehouse
 
@@ -111,19 +110,17 @@ def test_anomalies_say_which_rule_judged_them(story_warehouse):
 @pytest.fixture(scope="module")
 def fixed_band(story_warehouse, tmp_path_factory) -> Warehouse:
     """A copy of the story warehouse after the setting CHATSALES_MESSAGES_PER_DIALOG_RANGE
-    = 5-10 reached dbt as chatsales passes it (build_args), on an incremental build."""
+    = 5-10 reached dbt as chatsales hands it on (Warehouse.dbt_env), on an incremental build."""
     tmp = tmp_path_factory.mktemp("fixed_band")
     copy = Warehouse(f"duckdb:///{tmp / 'warehouse.duckdb'}")
     shutil.copy(story_warehouse.warehouse.duckdb_path, copy.duckdb_path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CHATSALES_MESSAGES_PER_DIALOG_RANGE", "5-10")
-        args = build_args()
-    assert "--vars" in args
+        env = {**story_warehouse.env, **copy.dbt_env(), "DBT_TARGET_PATH": str(tmp / "target")}
     dbt = str(Path(sys.executable).with_name("dbt"))
     result = subprocess.run(
-        [dbt, *args, "--select", "mart_message_norms+", "--profiles-dir", str(DBT_PROJECT_DIR)],
-        cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
-        env={**story_warehouse.env, **copy.dbt_env(), "DBT_TARGET_PATH": str(tmp / "target")},
+        [dbt, "build", "--select", "mart_message_norms+", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:]
     return copy

@@ -58,7 +58,7 @@ class Settings(BaseModel):
     ingestion_cron: str = Field("*/15 * * * *", alias="CHATSALES_INGESTION_CRON")
     api_retry_base_seconds: float = Field(30.0, alias="CHATSALES_API_RETRY_BASE_SECONDS")
     freshness_hours: str | None = Field(None, alias="CHATSALES_FRESHNESS_HOURS")
-    # metrics (passed to dbt as vars: dbt_cli_vars)
+    # metrics (dbt vars: dbt_settings_env)
     messages_per_dialog_range: tuple[float, float] | None = Field(
         None, alias="CHATSALES_MESSAGES_PER_DIALOG_RANGE"
     )
@@ -239,12 +239,14 @@ class Warehouse:
         ).render_as_string(hide_password=False)
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment variables read by dbt_project/profiles.yml."""
+        """Environment variables read by dbt_project/profiles.yml (the warehouse) and
+        dbt_project.yml (the settings that are dbt vars: dbt_settings_env)."""
         if self.kind == "duckdb":
             return {
                 "CHATSALES_DBT_TARGET": "duckdb",
                 "CHATSALES_DUCKDB_PATH": str(self.duckdb_path),
                 "CHATSALES_DUCKDB_MEMORY_LIMIT": duckdb_settings()["memory_limit"],
+                **dbt_settings_env(),
             }
         pg = self.postgres
         return {
@@ -254,6 +256,7 @@ class Warehouse:
             "CHATSALES_PG_USER": pg["user"],
             "CHATSALES_PG_PASSWORD": pg["password"],
             "CHATSALES_PG_DBNAME": pg["dbname"],
+            **dbt_settings_env(),
         }
 
 
@@ -309,12 +312,12 @@ def dbt_vars() -> dict:
     return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
 
 
-def dbt_cli_vars() -> dict:
-    """The dbt vars the settings set, for `dbt --vars` (empty: the project's defaults)."""
-    config = settings()
-    if config.messages_per_dialog_range is None:
-        return {}
-    return {"messages_per_dialog_range": list(config.messages_per_dialog_range)}
+def dbt_settings_env() -> dict[str, str]:
+    """The settings that are dbt vars, as the environment variables dbt_project.yml reads them
+    from (empty: the project's default)."""
+    low_high = settings().messages_per_dialog_range
+    text = f"{low_high[0]:g}-{low_high[1]:g}" if low_high else ""
+    return {"CHATSALES_MESSAGES_PER_DIALOG_RANGE": text}
 
 
 def reporting_timezone() -> str:

@@ -13,8 +13,6 @@ from dagster import AssetExecutionContext, BackfillPolicy, Config
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
 from dagster_dbt import dbt_assets as dbt_assets_decorator
 
-from chatsales.core.settings import dbt_cli_vars
-
 from ..partitions import daily_partitions, window_vars
 from ..pools import WAREHOUSE_POOL
 from ..project import dbt_project
@@ -55,12 +53,6 @@ class DbtBuildConfig(Config):
     the run's days (a backfill)."""
 
 
-def build_args(window: dict[str, str] | None = None) -> list[str]:
-    """`dbt build` with the vars the settings set (dbt_cli_vars) and a backfill's window."""
-    dbt_vars = {**dbt_cli_vars(), **(window or {})}
-    return [*BUILD, "--vars", json.dumps(dbt_vars)] if dbt_vars else list(BUILD)
-
-
 def catch_up_config(full_refresh: bool = False) -> dict:
     """Run config of a catch-up run of the message models."""
     return {
@@ -82,7 +74,7 @@ def dbt_reference_models(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
     warehouse.hand_on_to_dbt()
-    yield from dbt.cli(build_args(), context=context).stream()
+    yield from dbt.cli(BUILD, context=context).stream()
 
 
 @dbt_assets_decorator(
@@ -99,7 +91,7 @@ def dbt_message_models(
     config: DbtBuildConfig,
 ):
     warehouse.hand_on_to_dbt()
-    window = {}
+    args = list(BUILD)
     if config.catch_up:
         days = context.partition_key_range
         context.log.info(
@@ -112,7 +104,7 @@ def dbt_message_models(
             f"Recomputing the chats active from {window['window_start']} "
             f"to {window['window_end']} (exclusive)"
         )
-    args = build_args(window)
+        args += ["--vars", json.dumps(window)]
     if config.full_refresh:
         args.append("--full-refresh")
     yield from dbt.cli(args, context=context).stream()

@@ -1,6 +1,10 @@
 {#- the normal range of messages per dialog per manager and period (doc block metric_robust_norm) -#}
+{#- "40-90" as the settings hand it on, or [40, 90]; empty: the team norm -#}
 {%- set fixed_range = var('messages_per_dialog_range', none) -%}
-{%- set has_fixed_range = fixed_range is sequence and fixed_range is not string -%}
+{%- if fixed_range is string -%}
+    {%- set fixed_range = fixed_range.split('-') if fixed_range else none -%}
+{%- endif -%}
+{%- set has_fixed_range = fixed_range is not none -%}
 {%- set k = var('messages_per_dialog_norm_k', 3) -%}
 {%- set window_months = var('anomaly_team_window_months', 6) | int -%}
 {%- set min_range_values = 5 -%}
