@@ -17,6 +17,7 @@ at the start and, unless `--keep`, at the end), it:
   messages per dialog, waits answered, median, mean and p90 response, and month-over-month
   deltas.
 
+The ids are text in the "C" collation (DuckDB's order, and PostgreSQL's fastest sorts).
 No framework, no tests, no business hours, no CRM. It prints one line per step (seconds and
 rows) and the total on the last line, as the DuckDB floor does.
 """
@@ -112,11 +113,11 @@ with records as (
 ),
 kept as (
     select
-        m ->> 'messageId' as message_id,
+        (m ->> 'messageId') collate "C" as message_id,
         (m ->> 'dateTime')::timestamptz as sent_at,
-        m ->> 'channelId' as channel_id,
+        (m ->> 'channelId') collate "C" as channel_id,
         m ->> 'chatType' as channel,
-        m ->> 'chatId' as chat_id,
+        (m ->> 'chatId') collate "C" as chat_id,
         coalesce(m ->> 'isEcho' = 'true', false) as is_echo,
         m ->> 'authorId' as author_id,
         coalesce(m ->> 'type', 'unknown') as kind,
@@ -155,7 +156,7 @@ left join channel_owners using (channel_id)
 create table dialogs as
 with gaps as (
     select
-        *,
+        channel_id, chat_id, sent_at, message_id, manager_id, channel, direction,
         case
             when lag(sent_at) over w is null
                 or sent_at - lag(sent_at) over w > interval '72 hours' then 1
@@ -185,7 +186,7 @@ group by channel_id, chat_id, dialog_no
 create table waits as
 with flagged as (
     select
-        *,
+        channel_id, chat_id, sent_at, message_id, manager_id, direction,
         case when direction = lag(direction) over w then 0 else 1 end as is_run_start
     from messages
     window w as (partition by channel_id, chat_id order by sent_at, message_id)
