@@ -4,10 +4,11 @@
                                           [--postgres postgresql://...] [--json OUT.json]
 
 Generates the demo at `--scale` (or copies `--landing` by hard links, never writing into it),
-then runs, each in a fresh subprocess: the floor (`python SCRIPT LANDING DB`, DuckDB), then per
+then runs, each in a fresh subprocess: the floor (`python SCRIPT LANDING DB`, DuckDB), with
+`--postgres` the PostgreSQL floor too (`floor_postgres.py`, in a fresh database), then per
 warehouse `chatsales run` into an empty warehouse, again with no new data, and again after one
 more day of webhooks lands. Prints wall time, the peak RSS of the process tree, the ratio to
-the floor, and the re-runs as % of the full run. Nothing is asserted.
+the floor on the same warehouse, and the re-runs as % of the full run. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from run_steps import describe, run_steps
 
 from chatsales.core.settings import REPO_ROOT, Settings
 
+POSTGRES_FLOOR = Path(__file__).resolve().with_name("floor_postgres.py")
 FLOOR, FULL, AGAIN, NEXT_DAY = (
     "plain-SQL floor", "chatsales run (empty)", "no new data", "one new day"
 )  # fmt: skip
@@ -138,11 +140,13 @@ def landing_summary(landing: Path) -> str:
     return f"{bodies:,} webhook bodies in {len(files)} files ({size / 2**20:,.0f} MB)"
 
 
-def floor_run(script: Path, landing: Path, root: Path) -> Run:
-    folder = root / "floor"
+def floor_run(script: Path, landing: Path, root: Path, warehouse: str, target: str) -> Run:
+    """The floor script on `landing`, building into `target` (a DuckDB file or a PostgreSQL
+    database URL)."""
+    folder = root / f"floor-{warehouse}"
     folder.mkdir()
-    command = [sys.executable, str(script), str(landing), str(folder / "floor.duckdb")]
-    run = measured(FLOOR, "duckdb", command, folder / "floor.log", child_env())
+    command = [sys.executable, str(script), str(landing), target]
+    run = measured(FLOOR, warehouse, command, folder / "floor.log", child_env())
     if run.ok:
         print(f"    the floor's own last line: {Path(run.log).read_text().splitlines()[-1]}")
     return run
@@ -169,11 +173,14 @@ def measure_all(args: argparse.Namespace, root: Path, stack: ExitStack) -> Repor
     print(report.landing, flush=True)
 
     if args.floor:
-        report.runs.append(floor_run(args.floor.resolve(), landing, root))
-        if args.postgres:
-            report.notes.append("the floor is DuckDB-only: PostgreSQL runs are compared with it")
+        target = str(root / "floor-duckdb" / "floor.duckdb")
+        report.runs.append(floor_run(args.floor.resolve(), landing, root, "duckdb", target))
     else:
-        report.notes.append("no --floor given: the floor was skipped, no ratios")
+        report.notes.append("no --floor given: the DuckDB floor was skipped, no DuckDB ratios")
+    if args.postgres:
+        with fresh_postgres_database(args.postgres, "floor") as url:
+            report.runs.append(floor_run(POSTGRES_FLOOR, landing, root, "postgres", url))
+        report.notes.append("PostgreSQL runs are compared with floor_postgres.py, on wall time")
     urls = {"duckdb": f"duckdb:///{root / 'duckdb' / 'warehouse.duckdb'}"}
     if args.postgres:
         urls["postgres"] = stack.enter_context(fresh_postgres_database(args.postgres))
@@ -234,17 +241,26 @@ def main() -> None:
 
 
 def with_ratios(runs: list[Run]):
-    """Each run with its ratios to the floor (wall time, CPU time) and its % of the full run
-    on its warehouse (wall time)."""
-    floor = next((r for r in runs if r.name == FLOOR and r.ok), None)
+    """Each run with its ratios to the floor on its warehouse (wall time, and CPU time on
+    DuckDB: on PostgreSQL the server does the work, out of the client's CPU seconds) and its
+    % of the full run on its warehouse (wall time)."""
+    floors = {r.warehouse: r for r in runs if r.name == FLOOR and r.ok}
     full = {r.warehouse: r for r in runs if r.name == FULL and r.ok}
     for run in runs:
-        ratios = None
+        ratios, floor = None, floors.get(run.warehouse)
         if floor and run.ok:
-            ratios = (run.seconds / floor.seconds, run.cpu_seconds / floor.cpu_seconds)
+            cpu = run.cpu_seconds / floor.cpu_seconds if run.warehouse == "duckdb" else None
+            ratios = (run.seconds / floor.seconds, cpu)
         base = full.get(run.warehouse) if run.name in (AGAIN, NEXT_DAY) else None
         percent = 100 * run.seconds / base.seconds if base and run.ok else None
         yield run, ratios, percent
+
+
+def to_floor(ratios: tuple[float, float | None] | None) -> str:
+    if not ratios:
+        return "–"
+    wall, cpu = ratios
+    return f"{wall:.1f}× / " + (f"{cpu:.1f}×" if cpu is not None else "–")
 
 
 def print_table(report: Report) -> None:
@@ -255,14 +271,14 @@ def print_table(report: Report) -> None:
         wall = f"{run.seconds:.1f} s" if run.ok else "FAILED"
         print(f"{run.name:<24}{run.warehouse:<10}{wall:>9}{run.cpu_seconds:>7.1f} s"
               f"{run.peak_rss_bytes / 2**30:>7.2f} GB"
-              f"{'{:.1f}× / {:.1f}×'.format(*ratios) if ratios else '–':>16}"
+              f"{to_floor(ratios):>16}"
               f"{f'{percent:.0f} %' if percent else '–':>11}"
               f"{f'{run.load_before:.1f} → {run.load_after:.1f}':>13}"
               f"{f'{run.messages:,}' if run.messages else '–':>11}")  # fmt: skip
     print(
         "  CPU: user + system seconds of the whole process tree; × floor: wall / CPU time over "
-        "the floor's;\n  % of full: wall time over the full run's on that warehouse; "
-        "messages: rows of marts.fct_messages"
+        "the floor's on that warehouse\n  (CPU: DuckDB only); % of full: wall time over the full "
+        "run's on that warehouse; messages: rows of marts.fct_messages"
     )
     for note in report.notes:
         print(f"  note: {note}")

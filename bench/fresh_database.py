@@ -22,11 +22,12 @@ def _execute(server: Warehouse, statement: str) -> None:
 
 
 @contextmanager
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
+def fresh_postgres_database(server_url: str, purpose: str = "") -> Iterator[str]:
     """Create an empty database on the server of `server_url` (whose user may create
-    databases) and yield its warehouse URL; drop it on the way out."""
+    databases) and yield its warehouse URL; drop it on the way out. `purpose` is a suffix of
+    its name, so one bench can hold two at once."""
     server = Warehouse(server_url)
-    name = f"chatsales_bench_{os.getpid()}"
+    name = f"chatsales_bench_{os.getpid()}" + (f"_{purpose}" if purpose else "")
     _execute(server, f'drop database if exists "{name}" with (force)')
     _execute(server, f'create database "{name}"')
     try:
