@@ -26,12 +26,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from fresh_database import fresh_postgres_database
-from measure import run_sampled, timed
-from next_day import append_next_day
-from run_steps import describe, run_steps
+# this checkout's packages, not those of the checkout the venv has installed in editable mode
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
 
-from chatsales.core.settings import REPO_ROOT, Settings
+from fresh_database import fresh_postgres_database  # noqa: E402
+from measure import run_sampled, timed  # noqa: E402
+from next_day import append_next_day  # noqa: E402
+from run_steps import describe, run_steps  # noqa: E402
+
+from chatsales.core.settings import Settings  # noqa: E402
 
 POSTGRES_FLOOR = Path(__file__).resolve().with_name("floor_postgres.py")
 FLOOR, FULL, AGAIN, NEXT_DAY = (
