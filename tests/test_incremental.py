@@ -32,6 +32,7 @@ COMPARED_TABLES = [
     "intermediate.int_messages",
     "intermediate.int_dialogs",
     "intermediate.int_waits",
+    "intermediate.int_response_time_tests",
     "marts.fct_messages",
     "marts.fct_dialogs",
     "marts.fct_waits",

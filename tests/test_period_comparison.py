@@ -14,7 +14,7 @@ from .support.comparable_rows import comparable_rows
 
 pytestmark = pytest.mark.warehouse
 
-PERIODS_PER_YEAR = {"week": 52, "month": 12, "quarter": 4, "year": 1}
+PERIODS_PER_YEAR = {"day": 364, "week": 52, "month": 12, "quarter": 4, "year": 1}
 METRICS = (
     "new_dialogs", "new_dialogs_incoming", "new_dialogs_outgoing", "new_clients",
     "dialogs_participated", "messages_sent", "messages_received", "messages_per_dialog",
@@ -27,7 +27,7 @@ RATES = {
     "cohort_conversion_rate": ("cohort_won_dialogs", "new_dialogs"),
     "sla_share": ("waits_answered_within_sla", "waits_answered"),
 }
-GRAINS = "('week', 'month', 'quarter', 'year')"
+GRAINS = "('day', 'week', 'month', 'quarter', 'year')"
 Z_95 = 1.959964
 
 
@@ -41,7 +41,9 @@ def plain(v):
 
 
 def shifted(grain: str, start: date, periods: int) -> date:
-    """The period_start `periods` grains away (weeks by 7 days, the rest by whole months)."""
+    """The period_start `periods` grains away (days by 1, weeks by 7, the rest by whole months)."""
+    if grain == "day":
+        return start + timedelta(days=periods)
     if grain == "week":
         return start + timedelta(weeks=periods)
     months = periods * {"month": 1, "quarter": 3, "year": 12}[grain]
@@ -72,7 +74,8 @@ def manager_metrics(target) -> dict[tuple, dict[str, float | None]]:
 COMPARED = (
     "is_rate", "value", "previous_period_start", "previous_value", "abs_change", "pct_change",
     "is_significant", "year_ago_period_start", "year_ago_value", "year_ago_abs_change",
-    "year_ago_pct_change", "year_ago_is_significant",
+    "year_ago_pct_change", "year_ago_is_significant", "week_ago_period_start", "week_ago_value",
+    "week_ago_is_significant",
 )  # fmt: skip
 
 
@@ -92,17 +95,31 @@ def test_values_are_the_manager_metrics_of_the_compared_periods(built):
     for (grain, start, manager, channel), values in mart.items():
         previous_start = shifted(grain, start, -1)
         year_ago_start = shifted(grain, start, -PERIODS_PER_YEAR[grain])
+        week_ago_start = shifted(grain, start, -7) if grain == "day" else None
         previous = mart.get((grain, previous_start, manager, channel), {})
         year_ago = mart.get((grain, year_ago_start, manager, channel), {})
+        week_ago = mart.get((grain, week_ago_start, manager, channel), {})
         for metric in METRICS:
-            compared = (values[metric], previous.get(metric), year_ago.get(metric))
-            if compared != (None, None, None):
+            compared = (
+                values[metric],
+                previous.get(metric),
+                year_ago.get(metric),
+                week_ago.get(metric),
+            )
+            if compared != (None, None, None, None):
                 key = (grain, start, manager, channel, metric)
-                expected[key] = (metric in RATES, *compared, previous_start, year_ago_start)
+                expected[key] = (
+                    metric in RATES,
+                    *compared,
+                    previous_start,
+                    year_ago_start,
+                    week_ago_start,
+                )
     actual = {
         key: (
             row["is_rate"], row["value"], row["previous_value"], row["year_ago_value"],
-            row["previous_period_start"], row["year_ago_period_start"],
+            row["week_ago_value"], row["previous_period_start"], row["year_ago_period_start"],
+            row["week_ago_period_start"],
         )
         for key, row in comparison(built.warehouse).items()
     }  # fmt: skip
@@ -140,7 +157,8 @@ def test_significance_is_the_two_proportion_test_of_rates(built):
         successes, trials = RATES[metric]
         this = mart[(grain, start, manager, channel)]
         for prefix, other_start in (("", row["previous_period_start"]),
-                                    ("year_ago_", row["year_ago_period_start"])):  # fmt: skip
+                                    ("year_ago_", row["year_ago_period_start"]),
+                                    ("week_ago_", row["week_ago_period_start"])):  # fmt: skip
             other = mart.get((grain, other_start, manager, channel), {})
             expected = significant(
                 this[successes], this[trials], other.get(successes), other.get(trials)

@@ -2,7 +2,8 @@
     Sentences of marts.mart_anomalies (reason_en, reason_ru) for a head of sales: numbers in
     human units, built by SQL concatenation so both engines write the same text.
     anomaly_reason(lang) reads the columns of the model's `flagged` CTE: kind, judged_by, manager_id,
-    value, baseline_value, expected_low, expected_high, team_value, load_change, load_driver,
+    value, baseline_value, expected_low, expected_high, team_value, load_change, load_driver
+    ('dialogs', 'messages' or 'waits': answered waits, "client requests"),
     won_deals, new_dialogs, previous_won_deals, previous_new_dialogs.
 #}
 
@@ -71,8 +72,11 @@
 
 {# The load behind a slower response, e.g. 'dialogs +3%' / 'диалоги +3%'. #}
 {% macro anomaly_load(lang) -%}
-    {%- set words = ('сообщения клиентов ', 'диалоги ') if lang == 'ru' else ('client messages ', 'dialogs ') -%}
-    case when load_driver = 'messages' then '{{ words[0] }}' else '{{ words[1] }}' end
+    {%- set words = ('сообщения клиентов ', 'обращения клиентов ', 'диалоги ') if lang == 'ru'
+        else ('client messages ', 'client requests ', 'dialogs ') -%}
+    case load_driver
+        when 'messages' then '{{ words[0] }}' when 'waits' then '{{ words[1] }}' else '{{ words[2] }}'
+    end
     || {{ anomaly_change('load_change', lang) }}
 {%- endmacro %}
 
@@ -100,7 +104,9 @@
         when 'too_many_messages' then 'В среднем ' || {{ messages_value }} || 'не больше '
             || {{ anomaly_number('expected_high', 1, lang) }} || ': менеджер не закрывает сделку'
         when 'overload' then 'Время ответа ' || {{ response_change }} || ', а '
-            || case when load_driver = 'messages' then 'сообщений от клиентов' else 'диалогов' end
+            || case load_driver
+                when 'messages' then 'сообщений от клиентов' when 'waits' then 'обращений клиентов' else 'диалогов'
+            end
             || ' стало на ' || {{ anomaly_number('100.0 * load_change', 0, lang) }}
             || '% больше: похоже на перегрузку'
         when 'slowdown' then 'Время ответа ' || {{ response_change }} || ', а нагрузка '
@@ -126,7 +132,9 @@
         when 'too_many_messages' then {{ messages_value }} || 'at most '
             || {{ anomaly_number('expected_high', 1, lang) }} || ': not closing'
         when 'overload' then 'Response time ' || {{ response_change }} || ' while '
-            || case when load_driver = 'messages' then 'client messages' else 'dialogs' end
+            || case load_driver
+                when 'messages' then 'client messages' when 'waits' then 'client requests' else 'dialogs'
+            end
             || ' rose ' || {{ anomaly_number('100.0 * load_change', 0, lang) }} || '%: likely overload'
         when 'slowdown' then 'Response time ' || {{ response_change }} || ' while load '
             || case

@@ -51,3 +51,21 @@
 {% macro mad_as_sigma(mad) -%}
     1.4826 * ({{ mad }})
 {%- endmacro %}
+
+{#
+    z of the Mann–Whitney U test of sample 1 against sample 2 (doc block
+    metric_response_time_u_test): the normal approximation with the tie correction, no
+    continuity correction. rank_sum is the sum of sample 1's ranks in the pooled samples
+    (ties get their average rank), n1 and n2 the sample sizes, tie_term the sum over groups of
+    tied values of t³ - t. Positive when sample 1 tends to be larger. Null when a sample is
+    empty or every value is tied (no variance).
+#}
+{% macro mann_whitney_z(rank_sum, n1, n2, tie_term) -%}
+    {%- set a -%} cast(nullif({{ n1 }}, 0) as double precision) {%- endset -%}
+    {%- set b -%} cast(nullif({{ n2 }}, 0) as double precision) {%- endset -%}
+    ({{ rank_sum }} - {{ a }} * ({{ a }} + 1) / 2 - {{ a }} * {{ b }} / 2)
+    / nullif(sqrt(
+        {{ a }} * {{ b }} / 12
+        * (({{ a }} + {{ b }} + 1) - ({{ tie_term }}) / (({{ a }} + {{ b }}) * ({{ a }} + {{ b }} - 1)))
+    ), 0)
+{%- endmacro %}

@@ -9,27 +9,40 @@
     ],
 ) }}
 {#- an incremental run compares the inputs with those it judged from last time (none kept, or a
-    table from before judged_by: judge all) -#}
-{%- set judged_by_missing = stored_columns_missing(['judged_by']) if is_incremental() else [] -%}
-{%- set inputs_kept = anomaly_inputs_kept() if is_incremental() and not judged_by_missing else none -%}
-{%- set z = var('anomaly_z', 2) -%}
+    table from before judged_by or the run columns: judge all) -#}
+{%- set columns_missing = stored_columns_missing(
+    ['judged_by', 'standing_since', 'is_new', 'severity']
+) if is_incremental() else [] -%}
+{%- set inputs_kept = anomaly_inputs_kept() if is_incremental() and not columns_missing else none -%}
+{%- set z = var('anomaly_z', 2) | float -%}
 {%- set trailing_periods = [var('anomaly_trailing_periods', 3) | int, 1] | max -%}
 {%- set load_threshold = var('load_change_threshold', 0.3) -%}
+{#- the two-period rule's one-sided U-test z, stricter for finer grains (more comparisons a year):
+    about one false alarm per manager in four years at each grain (p 0.001 x ~250 working days,
+    0.005 x 52 weeks, 0.025 x 12 months) -#}
+{%- set u_test_z = {'day': 3.09, 'week': 2.58, 'month': 1.96} -%}
+{#- noise control: the answered waits a period (and, two-period rule, the one before) needs -#}
+{%- set min_waits = {'day': 20, 'week': 30, 'month': 8} -%}
 {%- set response_metric = 'response_time_median_s' -%}
 {%- set team_factor = 2 -%}
 {%- set mad_floor_share = 0.1 -%}
 {%- set mad_floor_per_root_wait = 1.5 -%}
 {%- set min_expected_count = 5 -%}
+{#- the two-period rule also needs a material rise, the smallest the MAD rule can flag (z times
+    its MAD floor of 10% of the baseline, about +30%): a large sample makes a trifle significant -#}
+{%- set min_rise = z * 1.4826 * mad_floor_share -%}
 {%- set median_ranks = [(trailing_periods + 1) // 2, trailing_periods // 2 + 1] | unique | join(', ') -%}
 {%- set period_key = 'manager_id, grain, period_start' -%}
 {#- every anomaly kind's columns, then the kind-specific ones (null for other kinds) -#}
 {%- set anomaly_columns = [
     'manager_id', 'grain', 'period_start', 'metric', 'value', 'expected_low', 'expected_high', 'kind', 'judged_by',
+    'preceding_period_start',
 ] -%}
 {%- set flagged_columns = [
     ('manager_id', 'varchar'), ('grain', 'varchar'), ('period_start', 'date'), ('metric', 'varchar'),
     ('value', 'double precision'), ('expected_low', 'double precision'), ('expected_high', 'double precision'),
-    ('kind', 'varchar'), ('judged_by', 'varchar'), ('baseline_value', 'double precision'), ('team_value', 'double precision'),
+    ('kind', 'varchar'), ('judged_by', 'varchar'), ('preceding_period_start', 'date'),
+    ('baseline_value', 'double precision'), ('team_value', 'double precision'),
     ('load_change', 'double precision'), ('load_driver', 'varchar'), ('z_score', 'double precision'),
     ('won_deals', 'bigint'), ('new_dialogs', 'bigint'),
     ('previous_won_deals', 'bigint'), ('previous_new_dialogs', 'bigint'),
@@ -62,6 +75,12 @@ mart_message_norms as (
 
 ),
 
+int_response_time_tests as (
+
+    select * from {{ ref('int_response_time_tests') }}
+
+),
+
 {% if inputs_kept is not none %}
 
     inputs_kept as (
@@ -75,7 +94,7 @@ mart_message_norms as (
 -- the rows judged, and the first and last day with data that bound the periods judged
 inputs as (
 
-    {{ anomaly_inputs('mart_manager_metrics', 'mart_message_norms') }}
+    {{ anomaly_inputs('mart_manager_metrics', 'mart_message_norms', 'int_response_time_tests') }}
 
 ),
 
@@ -86,9 +105,16 @@ periods as (
         grain,
         period_start,
         case
-            when grain = 'week' then {{ shift_period('period_start', 'week', 1) }}
-            else {{ shift_period('period_start', 'month', 1) }}
-        end - 1 as period_end,
+            when grain = 'day' then period_start
+            when grain = 'week' then {{ shift_period('period_start', 'week', 1) }} - 1
+            else {{ shift_period('period_start', 'month', 1) }} - 1
+        end as period_end,
+        -- the period judged against (days: the previous working day, int_response_time_tests)
+        case
+            when grain = 'day' then test_previous_period_start
+            when grain = 'week' then {{ shift_period('period_start', 'week', -1) }}
+            else {{ shift_period('period_start', 'month', -1) }}
+        end as preceding_period_start,
         new_dialogs,
         messages_received,
         messages_per_dialog,
@@ -99,6 +125,9 @@ periods as (
         norm_low,
         norm_high,
         norm_rule,
+        manager_first_day,
+        test_previous_waits_answered,
+        u_test_z,
         first_data_day,
         last_data_day
     from inputs
@@ -121,7 +150,7 @@ periods as (
                     and inputs.grain = inputs_kept.grain
                     and inputs.period_start = inputs_kept.period_start
             where
-                {% for column in anomaly_input_columns() + anomaly_norm_columns() %}
+                {% for column in anomaly_input_columns() + anomaly_norm_columns() + anomaly_test_columns() %}
                     inputs.{{ column }} is distinct from inputs_kept.{{ column }}
                     {% if not loop.last %}or{% endif %}
                 {% endfor %}
@@ -136,8 +165,9 @@ periods as (
 
     changed_from as (
 
-    -- the first changed week and month
+    -- the first changed day, week and month
         select
+            min(case when grain = 'day' then period_start end) as day_from,
             min(case when grain = 'week' then period_start end) as week_from,
             min(case when grain = 'month' then period_start end) as month_from
         from changed_inputs
@@ -173,6 +203,7 @@ periods as (
 
     -- the first changed week and month; whether the first or the last day with data moved
         select
+            changed_from.day_from,
             changed_from.week_from,
             changed_from.month_from,
             days_before.first_day_before,
@@ -204,6 +235,7 @@ periods as (
                 and periods.period_end >= least(changes.last_day_before, changes.last_day_now)
             )
             or periods.period_start >= case
+                when periods.grain = 'day' then changes.day_from
                 when periods.grain = 'week'
                     then least(
                         coalesce(changes.week_from, changes.month_from),
@@ -244,6 +276,7 @@ period_series as (
             lag(response_time_s, {{ k }}) over earlier_periods as response_time_s_{{ k }},
             lag(new_dialogs, {{ k }}) over earlier_periods as new_dialogs_{{ k }},
             lag(messages_received, {{ k }}) over earlier_periods as messages_received_{{ k }},
+            lag(waits_answered, {{ k }}) over earlier_periods as waits_answered_{{ k }},
         {% endfor %}
         lag(period_start) over earlier_periods as previous_period_start,
         lag(won_deals) over earlier_periods as previous_won_deals,
@@ -270,9 +303,13 @@ message_anomalies as (
             when messages_per_dialog < norm_low then 'too_few_messages'
             else 'too_many_messages'
         end as kind,
-        norm_rule as judged_by
+        norm_rule as judged_by,
+        preceding_period_start
     from complete_periods
-    where manager_id <> 'all' and (messages_per_dialog < norm_low or messages_per_dialog > norm_high)
+    where
+        manager_id <> 'all'
+        and grain in ('week', 'month')
+        and (messages_per_dialog < norm_low or messages_per_dialog > norm_high)
 
 ),
 
@@ -282,7 +319,7 @@ response_periods as (
 
     select
         *,
-        coalesce(
+        grain <> 'day' and coalesce(
             {% for k in range(1, trailing_periods + 1) %}
                 response_time_s_{{ k }} is not null
                 and period_start_{{ k }} = case
@@ -292,7 +329,13 @@ response_periods as (
                 {% if not loop.last %}and{% endif %}
             {% endfor %},
             false
-        ) as has_trailing_periods
+        ) as has_trailing_periods,
+        -- noise control: enough answered waits for a median (and a test) to mean something
+        waits_answered >= case grain
+            {% for grain, count in min_waits.items() %}
+                when '{{ grain }}' then {{ count }}
+            {% endfor %}
+        end as has_min_waits
     from period_series
     where manager_id <> 'all' and response_time_s is not null
 
@@ -310,9 +353,10 @@ trailing_values as (
             team_response_time_s,
             response_time_s_{{ k }} as trailing_response_time_s,
             new_dialogs_{{ k }} as trailing_new_dialogs,
-            messages_received_{{ k }} as trailing_messages_received
+            messages_received_{{ k }} as trailing_messages_received,
+            waits_answered_{{ k }} as trailing_waits_answered
         from response_periods
-        where has_trailing_periods
+        where has_trailing_periods and has_min_waits
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -363,7 +407,8 @@ baselines as (
         max(baseline_response_time_s) as baseline_response_time_s,
         avg(case when deviation_rank in ({{ median_ranks }}) then deviation end) as mad,
         {{ percentile('trailing_new_dialogs', 0.5) }} as baseline_new_dialogs,
-        {{ percentile('trailing_messages_received', 0.5) }} as baseline_messages_received
+        {{ percentile('trailing_messages_received', 0.5) }} as baseline_messages_received,
+        {{ percentile('trailing_waits_answered', 0.5) }} as baseline_waits_answered
     from trailing_deviations
     group by {{ period_key }}
 
@@ -383,7 +428,8 @@ response_scores as (
             ~ mad_floor_share ~ ', ' ~ mad_floor_per_root_wait ~ ' / sqrt(nullif(waits_answered, 0))))'
         ) }} as scaled_mad,
         1.0 * new_dialogs / nullif(baseline_new_dialogs, 0) - 1 as dialog_change,
-        1.0 * messages_received / nullif(baseline_messages_received, 0) - 1 as message_change
+        1.0 * messages_received / nullif(baseline_messages_received, 0) - 1 as message_change,
+        1.0 * waits_answered / nullif(baseline_waits_answered, 0) - 1 as wait_change
     from baselines
 
     union all
@@ -395,9 +441,10 @@ response_scores as (
         cast(null as double precision) as baseline_value,
         cast(null as double precision) as scaled_mad,
         cast(null as double precision) as dialog_change,
-        cast(null as double precision) as message_change
+        cast(null as double precision) as message_change,
+        cast(null as double precision) as wait_change
     from response_periods
-    where not has_trailing_periods
+    where not has_trailing_periods and has_min_waits and grain <> 'day'
 
 ),
 
@@ -408,13 +455,61 @@ response_readings as (
         (value - baseline_value) / nullif(scaled_mad, 0) as z_score,
         (value - baseline_value) / nullif(scaled_mad, 0) > {{ z }} as is_above_trend,
         value > {{ team_factor }} * team_value as is_above_team,
+        -- weeks: the waits the median is taken of (see the model's description); months: new
+        -- dialogs or client messages, the larger change
         case
+            when grain = 'week' then 'waits'
             when coalesce(message_change, dialog_change) > coalesce(dialog_change, message_change)
                 then 'messages'
             else 'dialogs'
         end as load_driver,
-        greatest(dialog_change, message_change) as load_change
+        case
+            when grain = 'week' then wait_change
+            else greatest(dialog_change, message_change)
+        end as load_change
     from response_scores
+
+),
+
+-- the two-period rule: the period's waits against the previous period's (U test), while the
+-- manager lacks the trailing periods the MAD rule needs; at day grain always
+two_period_readings as (
+
+    select
+        this_period.manager_id,
+        this_period.grain,
+        this_period.period_start,
+        this_period.preceding_period_start,
+        this_period.response_time_s as value, -- noqa: RF04
+        this_period.team_response_time_s as team_value,
+        previous_period.response_time_s as baseline_value,
+        this_period.u_test_z as z_score,
+        1.0 * this_period.waits_answered / this_period.test_previous_waits_answered - 1 as load_change
+    from response_periods as this_period
+    inner join complete_periods as previous_period
+        on
+            this_period.manager_id = previous_period.manager_id
+            and this_period.grain = previous_period.grain
+            and this_period.preceding_period_start = previous_period.period_start
+    where
+        not this_period.has_trailing_periods
+        and this_period.has_min_waits
+        and this_period.test_previous_waits_answered >= case this_period.grain
+            {% for grain, count in min_waits.items() %}
+                when '{{ grain }}' then {{ count }}
+            {% endfor %}
+        end
+        and this_period.u_test_z >= case this_period.grain
+            {% for grain, threshold in u_test_z.items() %}
+                when '{{ grain }}' then {{ threshold }}
+            {% endfor %}
+        end
+        and this_period.response_time_s >= (1 + {{ min_rise }}) * previous_period.response_time_s
+        -- a manager who started mid-period has a partial first period: no baseline
+        and (
+            this_period.manager_first_day is null
+            or this_period.preceding_period_start >= this_period.manager_first_day
+        )
 
 ),
 
@@ -424,26 +519,77 @@ response_anomalies as (
         manager_id,
         grain,
         period_start,
+        case
+            when grain = 'week' then {{ shift_period('period_start', 'week', -1) }}
+            else {{ shift_period('period_start', 'month', -1) }}
+        end as preceding_period_start,
         '{{ response_metric }}' as metric,
         value,
         cast(0 as double precision) as expected_low,
-        {{ round_float(
-            'case when is_above_trend then baseline_value + ' ~ z ~ ' * scaled_mad else '
-            ~ team_factor ~ ' * team_value end'
-        ) }} as expected_high,
-        case
-            when is_above_trend and load_change >= {{ load_threshold }} then 'overload'
-            when is_above_trend then 'slowdown'
-            else 'slow_response'
-        end as kind,
-        case when is_above_trend then 'own_trailing_median_mad' else 'twice_team_median' end as judged_by,
+        {{ round_float('baseline_value + ' ~ z ~ ' * scaled_mad') }} as expected_high,
+        case when load_change >= {{ load_threshold }} then 'overload' else 'slowdown' end as kind,
+        'own_trailing_median_mad' as judged_by,
         {{ round_float('baseline_value') }} as baseline_value,
         team_value,
-        {{ round_float('case when is_above_trend then load_change end') }} as load_change,
+        {{ round_float('load_change') }} as load_change,
         load_driver,
         {{ round_float('z_score', digits=2) }} as z_score
     from response_readings
-    where is_above_trend or is_above_team
+    where is_above_trend
+
+    union all
+
+    select
+        manager_id,
+        grain,
+        period_start,
+        preceding_period_start,
+        '{{ response_metric }}' as metric,
+        value,
+        cast(0 as double precision) as expected_low,
+        baseline_value as expected_high,
+        case when load_change >= {{ load_threshold }} then 'overload' else 'slowdown' end as kind,
+        'previous_period_u_test' as judged_by,
+        baseline_value,
+        team_value,
+        {{ round_float('load_change') }} as load_change,
+        'waits' as load_driver,
+        {{ round_float('z_score', digits=2) }} as z_score
+    from two_period_readings
+
+    union all
+
+    select
+        response_readings.manager_id,
+        response_readings.grain,
+        response_readings.period_start,
+        case
+            when response_readings.grain = 'week' then {{ shift_period('response_readings.period_start', 'week', -1) }}
+            else {{ shift_period('response_readings.period_start', 'month', -1) }}
+        end as preceding_period_start,
+        '{{ response_metric }}' as metric,
+        response_readings.value,
+        cast(0 as double precision) as expected_low,
+        {{ round_float(team_factor ~ ' * response_readings.team_value') }} as expected_high,
+        'slow_response' as kind,
+        'twice_team_median' as judged_by,
+        {{ round_float('response_readings.baseline_value') }} as baseline_value,
+        response_readings.team_value,
+        cast(null as double precision) as load_change,
+        response_readings.load_driver,
+        {{ round_float('response_readings.z_score', digits=2) }} as z_score
+    from response_readings
+    where
+        response_readings.is_above_team
+        and not coalesce(response_readings.is_above_trend, false)
+        and not exists (
+            select two_period_readings.manager_id
+            from two_period_readings
+            where
+                two_period_readings.manager_id = response_readings.manager_id
+                and two_period_readings.grain = response_readings.grain
+                and two_period_readings.period_start = response_readings.period_start
+        )
 
 ),
 
@@ -453,6 +599,7 @@ conversion_pairs as (
 
     select
         {{ period_key }},
+        preceding_period_start,
         conversion_rate,
         won_deals,
         new_dialogs,
@@ -462,7 +609,8 @@ conversion_pairs as (
         1.0 * (won_deals + previous_won_deals) / (new_dialogs + previous_new_dialogs) as pooled_rate
     from period_series
     where
-        conversion_rate < previous_conversion_rate
+        grain in ('week', 'month')
+        and conversion_rate < previous_conversion_rate
         and previous_period_start = case
             when grain = 'week' then {{ shift_period('period_start', 'week', -1) }}
             else {{ shift_period('period_start', 'month', -1) }}
@@ -481,6 +629,7 @@ conversion_anomalies as (
         {{ wilson_high('previous_won_deals', 'previous_new_dialogs') }} as expected_high,
         'conversion_drop' as kind,
         'two_proportion_test' as judged_by,
+        preceding_period_start,
         previous_conversion_rate as baseline_value,
         {{ round_float(
             two_proportion_z('won_deals', 'new_dialogs', 'previous_won_deals', 'previous_new_dialogs'), digits=2
@@ -502,6 +651,45 @@ flagged as (
 
 ),
 
+-- runs: a row continues its manager's run when the period before (for days, the previous
+-- working day) had the same kind for the same metric; earlier periods only, so an
+-- incremental run and a full refresh agree
+run_starts as (
+
+    select
+        *,
+        coalesce(
+            lag(kind) over same_series = kind
+            and lag(period_start) over same_series = preceding_period_start,
+            false
+        ) as continues_run
+    from flagged
+    window same_series as (partition by manager_id, grain, metric order by period_start)
+
+),
+
+run_numbers as (
+
+    select
+        *,
+        sum(case when continues_run then 0 else 1 end) over (
+            partition by manager_id, grain, metric
+            order by period_start
+            rows between unbounded preceding and current row
+        ) as run_number
+    from run_starts
+
+),
+
+runs as (
+
+    select
+        *,
+        min(period_start) over (partition by manager_id, grain, metric, run_number) as standing_since
+    from run_numbers
+
+),
+
 final as (
 
     select
@@ -517,8 +705,20 @@ final as (
         load_change,
         team_value,
         z_score,
-        judged_by
-    from flagged
+        judged_by,
+        standing_since,
+        not continues_run as is_new,
+        -- doc block metric_anomaly_severity: how many times past its reference
+        {{ round_float(
+            "case kind"
+            ~ " when 'too_many_messages' then value / nullif(expected_high, 0)"
+            ~ " when 'too_few_messages' then expected_low / nullif(value, 0)"
+            ~ " when 'slow_response' then value / nullif(team_value, 0)"
+            ~ " when 'conversion_drop' then baseline_value / nullif(value, 0)"
+            ~ " else value / nullif(baseline_value, 0) end",
+            digits=2
+        ) }} as severity
+    from runs
     {% if is_incremental() %}
         -- the recomputed periods' anomalies, and one row without kind per recomputed period,
         -- so delete+insert clears it; the post-hook deletes those rows
@@ -526,8 +726,8 @@ final as (
             select recomputed_periods.grain
             from recomputed_periods
             where
-                recomputed_periods.grain = flagged.grain
-                and recomputed_periods.period_start = flagged.period_start
+                recomputed_periods.grain = runs.grain
+                and recomputed_periods.period_start = runs.period_start
         )
     {% endif %}
 

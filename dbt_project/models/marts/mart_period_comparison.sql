@@ -4,9 +4,12 @@
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
 ) }}
-{#- a table built before the rates' counts were kept compares every period again, once -#}
-{%- set counts_missing = stored_columns_missing(['successes', 'trials']) if is_incremental() else [] -%}
-{% set periods_per_year = {'week': 52, 'month': 12, 'quarter': 4, 'year': 1} %}
+{#- a table built before the rates' counts or the week-ago columns compares every period again, once -#}
+{%- set counts_missing = stored_columns_missing(
+    ['successes', 'trials', 'week_ago_period_start']
+) if is_incremental() else [] -%}
+{#- a year back in periods; days: 364 days, the same weekday (as weeks: 52 weeks) -#}
+{% set periods_per_year = {'day': 364, 'week': 52, 'month': 12, 'quarter': 4, 'year': 1} %}
 {% set metrics = [
     'new_dialogs', 'new_dialogs_incoming', 'new_dialogs_outgoing', 'new_clients',
     'dialogs_participated', 'messages_sent', 'messages_received',
@@ -37,7 +40,9 @@ periods as (
             {% for grain, per_year in periods_per_year.items() %}
                 when '{{ grain }}' then {{ shift_period('period_start', grain, -per_year) }}
             {% endfor %}
-        end as year_ago_period_start
+        end as year_ago_period_start,
+        -- days also against the same weekday a week earlier
+        case when grain = 'day' then {{ shift_period('period_start', 'day', -7) }} end as week_ago_period_start
     from mart_manager_metrics
     where grain in (
         {% for grain in periods_per_year %}
@@ -51,6 +56,7 @@ metric_values as (
 
     {{ metric_unpivot('periods', metrics, [
         'grain', 'period_start', 'manager_id', 'channel', 'previous_period_start', 'year_ago_period_start',
+        'week_ago_period_start',
     ]) }}
 
 ),
@@ -92,8 +98,8 @@ metric_values as (
 
     recomputed_periods as (
 
-    -- a changed period changes its own row, the next period's and the year-ahead one's:
-    -- every later period of its grain is compared again
+    -- a changed period changes its own row, the next period's, the week-ahead day's and the
+    -- year-ahead one's: every later period of its grain is compared again
         select
             grain,
             min(period_start) as period_from
@@ -115,11 +121,13 @@ compared as (
         this_period.is_rate,
         this_period.previous_period_start,
         this_period.year_ago_period_start,
+        this_period.week_ago_period_start,
         this_period.metric_value as value,  -- noqa: RF04
         case when this_period.metric_value is not null then this_period.successes end as successes,
         case when this_period.metric_value is not null then this_period.trials end as trials,
         previous_period.metric_value as previous_value,
         year_ago_period.metric_value as year_ago_value,
+        week_ago_period.metric_value as week_ago_value,
         {{ is_significant_change(
             'this_period.successes', 'this_period.trials',
             'previous_period.successes', 'previous_period.trials'
@@ -127,7 +135,11 @@ compared as (
         {{ is_significant_change(
             'this_period.successes', 'this_period.trials',
             'year_ago_period.successes', 'year_ago_period.trials'
-        ) }} as year_ago_is_significant
+        ) }} as year_ago_is_significant,
+        {{ is_significant_change(
+            'this_period.successes', 'this_period.trials',
+            'week_ago_period.successes', 'week_ago_period.trials'
+        ) }} as week_ago_is_significant
     from metric_values as this_period
     left join metric_values as previous_period
         on
@@ -143,6 +155,13 @@ compared as (
             and this_period.channel = year_ago_period.channel
             and this_period.metric = year_ago_period.metric
             and this_period.year_ago_period_start = year_ago_period.period_start
+    left join metric_values as week_ago_period
+        on
+            this_period.grain = week_ago_period.grain
+            and this_period.manager_id = week_ago_period.manager_id
+            and this_period.channel = week_ago_period.channel
+            and this_period.metric = week_ago_period.metric
+            and this_period.week_ago_period_start = week_ago_period.period_start
     {% if is_incremental() %}
         inner join recomputed_periods
             on
@@ -173,9 +192,14 @@ final as (
         year_ago_value,
         {{ round_float('value - year_ago_value', digits=6) }} as year_ago_abs_change,
         {{ round_float(relative_change('value', 'year_ago_value'), digits=4) }} as year_ago_pct_change,
-        year_ago_is_significant
+        year_ago_is_significant,
+        week_ago_period_start,
+        week_ago_value,
+        {{ round_float('value - week_ago_value', digits=6) }} as week_ago_abs_change,
+        {{ round_float(relative_change('value', 'week_ago_value'), digits=4) }} as week_ago_pct_change,
+        week_ago_is_significant
     from compared
-    where coalesce(value, previous_value, year_ago_value) is not null
+    where coalesce(value, previous_value, year_ago_value, week_ago_value) is not null
 
 )
 
