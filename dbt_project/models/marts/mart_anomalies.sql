@@ -5,11 +5,11 @@
     on_schema_change='fail',
     post_hook=[
         "delete from {{ this }} where kind is null",
-        "{{ keep_anomaly_inputs() }}",
+        "{{ keep_inputs(anomaly_inputs(ref('mart_manager_metrics'))) }}",
     ],
 ) }}
 {#- an incremental run compares the inputs with those it judged from last time (none kept: judge all) -#}
-{%- set inputs_kept = anomaly_inputs_kept() if is_incremental() else none -%}
+{%- set inputs_kept = kept_inputs() if is_incremental() else none -%}
 {%- set z = var('anomaly_z', 2) -%}
 {%- set trailing_periods = [var('anomaly_trailing_periods', 3) | int, 1] | max -%}
 {%- set load_threshold = var('load_change_threshold', 0.3) -%}
