@@ -83,6 +83,13 @@ def _tampered_rows(untouched_message_id: str) -> list[Tampered]:
             f"period_start < '2025-08-01' and {_ANOMALY_KEY} = "
             f"(select min({_ANOMALY_KEY}) from marts.mart_anomalies)",
         ),
+        # the seed's events are all in 2026: their windows hold no day of the test's months, and
+        # lie wholly after the data before and after the late month (the same completeness)
+        Tampered(
+            "marts.mart_interventions",
+            "abs_change",
+            "intervention_id = 'm01_objection_script' and metric = 'new_dialogs'",
+        ),
     ]
 
 

@@ -4,10 +4,9 @@
     period's normal range of messages per dialog (mart_message_norms: a changed setting changes
     them), each period's U test against the previous one (int_response_time_tests), the
     manager's first day with data (whether their first periods are whole), and the first and
-    last day with data (which periods are complete). mart_anomalies keeps a copy
-    of them (anomaly_inputs_kept, written by its post-hook) so its next incremental run finds
-    the periods whose inputs changed: a downstream model cannot see mart_manager_metrics' old
-    values, only what it kept itself.
+    last day with data (which periods are complete). mart_anomalies keeps a copy of them
+    (macros kept_inputs, keep_inputs: written by its post-hook) so its next incremental run
+    finds the periods whose inputs changed.
 #}
 {% macro anomaly_inputs(metrics_relation, norms_relation, tests_relation) -%}
     select
@@ -49,37 +48,4 @@
         bounded.channel = 'all'
         and bounded.grain in ('day', 'week', 'month')
         and bounded.manager_id <> 'unassigned'
-{%- endmacro %}
-
-
-{# Where mart_anomalies keeps its inputs: a table next to it. #}
-{% macro anomaly_inputs_relation() -%}
-    {{ return(this.incorporate(path={'identifier': this.identifier ~ '__inputs'})) }}
-{%- endmacro %}
-
-
-{#
-    The inputs mart_anomalies judged from last time, or none: never kept, or kept by an older
-    version without every column compared now (judge every period).
-#}
-{% macro anomaly_inputs_kept() -%}
-    {%- set kept = anomaly_inputs_relation() -%}
-    {%- set relation = adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier) -%}
-    {%- if relation is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set stored = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
-    {%- set compared = anomaly_input_columns() + anomaly_norm_columns() + anomaly_test_columns() -%}
-    {{ return(relation if compared | reject('in', stored) | list | length == 0 else none) }}
-{%- endmacro %}
-
-
-{#
-    Post-hook of mart_anomalies: keep the inputs this run judged from, for the next run. In
-    the model's transaction, so a failed run keeps the old ones and the next run redoes it.
-#}
-{% macro keep_anomaly_inputs() -%}
-    drop table if exists {{ anomaly_inputs_relation() }};
-    create table {{ anomaly_inputs_relation() }} as
-    {{ anomaly_inputs(ref('mart_manager_metrics'), ref('mart_message_norms'), ref('int_response_time_tests')) }}
 {%- endmacro %}

@@ -5,7 +5,7 @@
     on_schema_change='append_new_columns',
     post_hook=[
         "delete from {{ this }} where kind is null",
-        "{{ keep_anomaly_inputs() }}",
+        "{{ keep_inputs(anomaly_inputs(ref('mart_manager_metrics'), ref('mart_message_norms'), ref('int_response_time_tests'))) }}",
     ],
 ) }}
 {#- an incremental run compares the inputs with those it judged from last time (none kept, or a
@@ -13,7 +13,8 @@
 {%- set columns_missing = stored_columns_missing(
     ['judged_by', 'standing_since', 'is_new', 'severity']
 ) if is_incremental() else [] -%}
-{%- set inputs_kept = anomaly_inputs_kept() if is_incremental() and not columns_missing else none -%}
+{%- set compared = anomaly_input_columns() + anomaly_norm_columns() + anomaly_test_columns() -%}
+{%- set inputs_kept = kept_inputs(compared) if is_incremental() and not columns_missing else none -%}
 {%- set z = var('anomaly_z', 2) | float -%}
 {%- set trailing_periods = [var('anomaly_trailing_periods', 3) | int, 1] | max -%}
 {%- set load_threshold = var('load_change_threshold', 0.3) -%}

@@ -1,4 +1,31 @@
-{% set window_days = var('intervention_window_days', 28) | int %}
+{{ config(
+    materialized='incremental',
+    unique_key=['intervention_id'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook=[
+        "delete from {{ this }} where metric is null",
+        "{{ keep_inputs(intervention_inputs(ref('mart_manager_metrics'), ref('stg_seeds__interventions'))) }}",
+    ],
+) }}
+-- depends_on: {{ ref('mart_manager_metrics') }}
+{#- an incremental run compares the window days with those it measured last time (none kept: measure all) -#}
+{%- set inputs_kept = kept_inputs() if is_incremental() else none -%}
+{% set window_days = intervention_window_days() %}
+{%- set columns = [
+    ('intervention_id', 'varchar'), ('event_date', 'date'), ('manager_id', 'varchar'), ('kind', 'varchar'),
+    ('title', 'varchar'), ('window_days', 'integer'), ('before_window_start', 'date'), ('after_window_end', 'date'),
+    ('metric', 'varchar'), ('is_rate', 'boolean'), ('before_value', 'double precision'),
+    ('after_value', 'double precision'), ('abs_change', 'double precision'), ('pct_change', 'double precision'),
+    ('before_successes', 'bigint'), ('before_trials', 'bigint'), ('after_successes', 'bigint'),
+    ('after_trials', 'bigint'), ('is_significant', 'boolean'), ('is_before_window_complete', 'boolean'),
+    ('is_after_window_complete', 'boolean'),
+] -%}
+{%- set measured_relations = {'measured_rows': columns | map(attribute=0) | list} -%}
+{%- if is_incremental() -%}
+    {#- a row without metric per event gone from the seed (see final) -#}
+    {%- do measured_relations.update({'gone_interventions': ['intervention_id']}) -%}
+{%- endif %}
 {% set sla_seconds = var('response_sla_minutes') * 60 %}
 {% set metrics = [
     'new_dialogs', 'won_deals', 'conversion_rate', 'messages_per_dialog',
@@ -13,38 +40,173 @@ interventions as (
 
 ),
 
-fct_dialogs as (
-
-    select * from {{ ref('fct_dialogs') }}
-
-),
-
-fct_messages as (
-
-    select * from {{ ref('fct_messages') }}
-
-),
-
-fct_waits as (
-
-    select * from {{ ref('fct_waits') }}
-
-),
-
-fct_deals as (
-
-    select * from {{ ref('fct_deals') }}
-
-),
-
 data_span as (
 
     select
         min({{ period_start('day', 'sent_at') }}) as first_data_date,
         max({{ period_start('day', 'sent_at') }}) as last_data_date
-    from fct_messages
+    from {{ ref('fct_messages') }}
 
 ),
+
+-- each event's windows, and whether the loaded data covers them
+intervention_windows as (
+
+    select
+        interventions.intervention_id,
+        interventions.event_date,
+        interventions.manager_id,
+        interventions.kind,
+        interventions.title,
+        interventions.event_date - {{ window_days }} as before_window_start,
+        interventions.event_date + {{ window_days - 1 }} as after_window_end,
+        coalesce(data_span.first_data_date <= interventions.event_date - {{ window_days }}, false)
+            as is_before_window_complete,
+        coalesce(data_span.last_data_date >= interventions.event_date + {{ window_days - 1 }}, false)
+            as is_after_window_complete
+    from interventions
+    cross join data_span
+
+),
+
+{% if is_incremental() %}
+
+    stored as (
+
+    -- what this mart measured last time: each event as the seed had it, the window length and
+    -- whether the windows were complete
+        select distinct
+            intervention_id,
+            event_date,
+            manager_id,
+            kind,
+            title,
+            window_days,
+            is_before_window_complete,
+            is_after_window_complete
+        from {{ this }}
+
+    ),
+
+    mart_manager_metrics as (
+
+        select * from {{ ref('mart_manager_metrics') }}
+
+    ),
+
+    inputs as (
+
+        {{ intervention_inputs('mart_manager_metrics', 'interventions') }}
+
+    ),
+
+    {% if inputs_kept is not none %}
+
+        inputs_kept as (
+
+            select kept.* from {{ inputs_kept }} as kept
+
+        ),
+
+        changed_days as (
+
+        -- the window days whose facts differ from those measured last time (or new or gone)
+            select
+                coalesce(inputs.manager_id, inputs_kept.manager_id) as manager_id,
+                coalesce(inputs.period_start, inputs_kept.period_start) as period_start
+            from inputs
+            full outer join inputs_kept
+                on
+                    inputs.manager_id = inputs_kept.manager_id
+                    and inputs.period_start = inputs_kept.period_start
+            where
+                inputs.period_start is null
+                or inputs_kept.period_start is null
+                {% for column in intervention_input_columns() %}
+                    or inputs.{{ column }} is distinct from inputs_kept.{{ column }}
+                {% endfor %}
+
+        ),
+
+    {% endif %}
+
+    recomputed_interventions as (
+
+    -- events new, edited or gone in the seed, measured with another window length, or whose
+    -- windows became complete
+        select coalesce(intervention_windows.intervention_id, stored.intervention_id) as intervention_id
+        from intervention_windows
+        full outer join stored
+            on intervention_windows.intervention_id = stored.intervention_id
+        where
+            intervention_windows.intervention_id is null
+            or stored.intervention_id is null
+            or intervention_windows.event_date is distinct from stored.event_date
+            or intervention_windows.manager_id is distinct from stored.manager_id
+            or intervention_windows.kind is distinct from stored.kind
+            or intervention_windows.title is distinct from stored.title
+            or stored.window_days is distinct from {{ window_days }}
+            or intervention_windows.is_before_window_complete is distinct from stored.is_before_window_complete
+            or intervention_windows.is_after_window_complete is distinct from stored.is_after_window_complete
+
+        union
+
+        -- events with a window holding a changed day (no inputs kept: every event)
+        select intervention_windows.intervention_id
+        from intervention_windows
+        {% if inputs_kept is not none %}
+            inner join changed_days
+                on
+                    intervention_windows.manager_id = changed_days.manager_id
+                    and intervention_windows.before_window_start <= changed_days.period_start
+                    and intervention_windows.after_window_end >= changed_days.period_start
+        {% endif %}
+
+    ),
+
+{% endif %}
+
+-- the events measured: every one, or those an incremental run recomputes
+measured as (
+
+    select intervention_windows.*
+    from intervention_windows
+    {% if is_incremental() %}
+        inner join recomputed_interventions
+            on intervention_windows.intervention_id = recomputed_interventions.intervention_id
+    {% endif %}
+
+),
+
+{% if is_incremental() %}
+
+    read_span as (
+
+    -- incremental runs read only the facts of the days the measured windows cover
+        select
+            {{ from_reporting_time('cast(min(before_window_start) as timestamp)') }} as rows_from,
+            {{ from_reporting_time('cast(max(after_window_end) + 1 as timestamp)') }} as rows_until
+        from measured
+
+    ),
+
+{% endif %}
+
+{% for relation, timestamp_column in [
+    ('fct_dialogs', 'started_at'), ('fct_messages', 'sent_at'), ('fct_waits', 'started_at'), ('fct_deals', 'closed_at'),
+] %}
+    {{ relation }} as (
+
+        select * from {{ ref(relation) }}
+        {% if is_incremental() %}
+            where
+                {{ timestamp_column }} >= (select read_span.rows_from from read_span)
+                and {{ timestamp_column }} < (select read_span.rows_until from read_span)
+        {% endif %}
+
+    ),
+
+{% endfor %}
 
 -- local days: before = [event_date - N, event_date), after = [event_date, event_date + N)
 windows as (
@@ -53,9 +215,9 @@ windows as (
         intervention_id,
         manager_id,
         'before' as window_name,
-        event_date - {{ window_days }} as window_start,
+        before_window_start as window_start,
         event_date as window_end
-    from interventions
+    from measured
 
     union all
 
@@ -64,8 +226,8 @@ windows as (
         manager_id,
         'after' as window_name,
         event_date as window_start,
-        event_date + {{ window_days }} as window_end
-    from interventions
+        after_window_end + 1 as window_end
+    from measured
 
 ),
 
@@ -154,11 +316,13 @@ window_metrics as (
 compared as (
 
     select
-        interventions.intervention_id,
-        interventions.event_date,
-        interventions.manager_id,
-        interventions.kind,
-        interventions.title,
+        measured.intervention_id,
+        measured.event_date,
+        measured.manager_id,
+        measured.kind,
+        measured.title,
+        measured.before_window_start,
+        measured.after_window_end,
         before_window.metric,
         before_window.is_rate,
         before_window.metric_value as before_value,
@@ -171,25 +335,22 @@ compared as (
             'before_window.successes', 'before_window.trials',
             'after_window.successes', 'after_window.trials'
         ) }} as is_significant,
-        coalesce(data_span.first_data_date <= interventions.event_date - {{ window_days }}, false)
-            as is_before_window_complete,
-        coalesce(data_span.last_data_date >= interventions.event_date + {{ window_days - 1 }}, false)
-            as is_after_window_complete
-    from interventions
+        measured.is_before_window_complete,
+        measured.is_after_window_complete
+    from measured
     inner join window_metrics as before_window
         on
-            interventions.intervention_id = before_window.intervention_id
+            measured.intervention_id = before_window.intervention_id
             and before_window.window_name = 'before'
     inner join window_metrics as after_window
         on
             before_window.intervention_id = after_window.intervention_id
             and before_window.metric = after_window.metric
             and after_window.window_name = 'after'
-    cross join data_span
 
 ),
 
-final as (
+measured_rows as (
 
     select
         intervention_id,
@@ -198,8 +359,8 @@ final as (
         kind,
         title,
         {{ window_days }} as window_days,
-        event_date - {{ window_days }} as before_window_start,
-        event_date + {{ window_days - 1 }} as after_window_end,
+        before_window_start,
+        after_window_end,
         metric,
         is_rate,
         {{ round_float('before_value') }} as before_value,
@@ -214,6 +375,30 @@ final as (
         is_before_window_complete,
         is_after_window_complete
     from compared
+
+),
+
+{% if is_incremental() %}
+
+    gone_interventions as (
+
+        select recomputed_interventions.intervention_id
+        from recomputed_interventions
+        where not exists (
+            select interventions.intervention_id
+            from interventions
+            where interventions.intervention_id = recomputed_interventions.intervention_id
+        )
+
+    ),
+
+{% endif %}
+
+final as (
+
+    -- the measured events' rows, and one row without metric per event gone from the seed, so
+    -- delete+insert clears its rows; the post-hook deletes those rows
+    {{ union_by_columns(columns, measured_relations) }}
 
 )
 
