@@ -90,6 +90,11 @@ def deal_calls(replay) -> list[dict]:
     return [params for method, params in replay.calls if method == "crm.deal.list"]
 
 
+def _user_field(name: str, value: str) -> dict:
+    return {"field_id": name, "field_name": name, "field_code": None, "value": value,
+            "enum_id": None}  # fmt: skip
+
+
 def test_api_pages_backoff_and_conversions(tmp_path, webhook, caplog):
     with caplog.at_level(logging.WARNING):
         counts = load(tmp_path, bitrix24(request_policy=FAST))
@@ -128,6 +133,17 @@ def test_api_pages_backoff_and_conversions(tmp_path, webhook, caplog):
     assert open_deal[2:4] == (False, False) and open_deal[11] is None  # planned CLOSEDATE
     [lost] = rows(tmp_path, deal.format(1202))
     assert lost[1:4] == ("LOSE", False, True)
+    # the lead source and the user fields (UF_*: empty ones left out, a multiple one per value)
+    sources = "select id, source_id, custom_fields from raw_bitrix24.deals where id in ({})"
+    assert {i: (s, c and json.loads(c)) for i, s, c in rows(
+        tmp_path, sources.format("1201, 1203, 1209, 1221")
+    )} == {
+        1201: ("CALL", None),
+        1203: (None, None),
+        1209: ("TELEGRAM", [_user_field("UF_CRM_1700000002", "Акция"),
+                            _user_field("UF_CRM_1700000002", "Повтор")]),
+        1221: (None, [_user_field("UF_CRM_1700000001", "Instagram")]),
+    }  # fmt: skip
 
     types = dict(
         rows(

@@ -24,6 +24,7 @@ METRIC_DOCS = [
     "metric_business_time", "metric_first_response_time", "metric_unanswered_wait",
     "metric_sla_share", "metric_dialogs_participated", "metric_messages_per_dialog",
     "metric_peak_concurrent_dialogs", "metric_conversion_simple", "metric_conversion_cohort",
+    "metric_deal_channel",
     "metric_wilson_interval", "metric_significance", "metric_period_comparison",
     "metric_anomalies", "metric_interventions", "metric_periods",
 ]  # fmt: skip

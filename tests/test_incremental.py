@@ -36,6 +36,7 @@ COMPARED_TABLES = [
     "marts.fct_messages",
     "marts.fct_dialogs",
     "marts.fct_waits",
+    "marts.fct_deal_channels",
     "marts.mart_manager_metrics",
     "marts.mart_period_comparison",
     "marts.mart_anomalies",

@@ -196,6 +196,15 @@ def test_amocrm_api_pages_backoff_and_incremental_cursor(tmp_path, amocrm_api):
     )
     won = rows(tmp_path, "select id from raw_amocrm.leads where status_id = 142 order by id")
     assert won == [(3001001,), (3001004,)]
+    # custom_fields_values, one object per value: the lead source «Источник» among them
+    [(fields,)] = rows(tmp_path, "select custom_fields from raw_amocrm.leads where id = 3001001")
+    assert json.loads(fields) == [
+        {"field_id": "900101", "field_name": "Источник", "field_code": None,
+         "value": "WhatsApp", "enum_id": "500001"}
+    ]  # fmt: skip
+    assert rows(tmp_path, "select custom_fields from raw_amocrm.leads where id = 3001002") == [
+        (None,)
+    ]
 
     amocrm_api.requests.clear()
     again = load(tmp_path, amocrm())

@@ -21,7 +21,7 @@ from .support.demo_landing import UNMAPPED_CHANNEL
 from .support.warehouses import data_counts, second_run
 
 MARTS = [
-    "dim_managers", "fct_deals", "fct_dialogs", "fct_messages", "fct_waits",
+    "dim_managers", "fct_deals", "fct_deal_channels", "fct_dialogs", "fct_messages", "fct_waits",
     "mart_manager_metrics",
 ]  # fmt: skip
 MOSCOW = ZoneInfo("Europe/Moscow")

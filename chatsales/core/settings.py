@@ -25,6 +25,15 @@ DEFAULT_WAREHOUSE = f"duckdb:///{REPO_ROOT / 'data' / 'warehouse.duckdb'}"
 DEFAULT_LANDING = REPO_ROOT / "data" / "landing"
 DEFAULT_DAGSTER_HOME = REPO_ROOT / ".dagster_home"
 DEFAULT_HISTORY_START = "2024-01-01"
+# The CRM field that names a lead's source, and which of its values is which messenger channel:
+# the demo's amoCRM field «Источник» (WhatsApp, Telegram, ...) and Bitrix24's SOURCE_ID.
+DEFAULT_LEAD_SOURCE_FIELDS = "Источник;SOURCE_ID"
+DEFAULT_LEAD_SOURCE_CHANNELS = (
+    "whatsapp=whatsapp;telegram=telegram;viber=viber;instagram=instagram;vk=vk;"
+    "вконтакте=vk;avito=avito;авито=avito;max=max"
+)
+# the channels a lead source value may name (the messengers of the message grain)
+LEAD_SOURCE_CHANNELS = ("whatsapp", "telegram", "viber", "instagram", "vk", "avito", "max", "other")
 # in the state dir: the first day of data, written by `chatsales demo` and the first run
 HISTORY_START_FILE = "history_start"
 
@@ -53,6 +62,14 @@ class Settings(BaseModel):
     # what DuckDB may hold in each process that opens the warehouse (dlt, dbt, checks, the
     # serving copy) before it spills to `<warehouse>.tmp`: a size (2GB) or a share of RAM
     duckdb_memory_limit: str = Field("80%", alias="CHATSALES_DUCKDB_MEMORY_LIMIT")
+    # deals: the lead source field(s) (CRM field id or name, `;`-separated) and its values'
+    # channels (`value=channel;...`, values matched ignoring case); dbt reads them (dbt_settings_env)
+    lead_source_fields: str = Field(
+        DEFAULT_LEAD_SOURCE_FIELDS, alias="CHATSALES_LEAD_SOURCE_FIELDS"
+    )
+    lead_source_channels: str = Field(
+        DEFAULT_LEAD_SOURCE_CHANNELS, alias="CHATSALES_LEAD_SOURCE_CHANNELS"
+    )
     # orchestration
     history_start: str | None = Field(None, alias="CHATSALES_HISTORY_START")
     ingestion_cron: str = Field("*/15 * * * *", alias="CHATSALES_INGESTION_CRON")
@@ -138,6 +155,36 @@ def settings() -> Settings:
     """The settings as the environment says now (read on every call: cheap, and a sensor or a
     test sees a changed value)."""
     return Settings.from_environ()
+
+
+def lead_source_channel_map(text: str) -> dict[str, str]:
+    """`value=channel;...` as {value (lower case): channel}; a pair without `=` is an error."""
+    pairs = {}
+    for pair in (p.strip() for p in text.split(";")):
+        if not pair:
+            continue
+        value, sep, channel = pair.rpartition("=")
+        if not sep or not value.strip() or not channel.strip():
+            raise ValueError(f"CHATSALES_LEAD_SOURCE_CHANNELS: {pair!r} is not value=channel")
+        if channel.strip().lower() not in LEAD_SOURCE_CHANNELS:
+            raise ValueError(
+                f"CHATSALES_LEAD_SOURCE_CHANNELS: {channel.strip()!r} is no channel "
+                f"({', '.join(LEAD_SOURCE_CHANNELS)})"
+            )
+        pairs[value.strip().lower()] = channel.strip().lower()
+    return pairs
+
+
+def lead_source_env() -> dict[str, str]:
+    """The lead source settings as dbt reads them (vars lead_source_fields and
+    lead_source_channels in dbt_project.yml), checked and normalized."""
+    config = settings()
+    channels = lead_source_channel_map(config.lead_source_channels)
+    fields = [f.strip() for f in config.lead_source_fields.split(";") if f.strip()]
+    return {
+        "CHATSALES_LEAD_SOURCE_FIELDS": ";".join(fields),
+        "CHATSALES_LEAD_SOURCE_CHANNELS": ";".join(f"{v}={c}" for v, c in channels.items()),
+    }
 
 
 def duckdb_settings() -> dict[str, str]:
@@ -317,7 +364,7 @@ def dbt_settings_env() -> dict[str, str]:
     from (empty: the project's default)."""
     low_high = settings().messages_per_dialog_range
     text = f"{low_high[0]:g}-{low_high[1]:g}" if low_high else ""
-    return {"CHATSALES_MESSAGES_PER_DIALOG_RANGE": text}
+    return {"CHATSALES_MESSAGES_PER_DIALOG_RANGE": text, **lead_source_env()}
 
 
 def reporting_timezone() -> str:

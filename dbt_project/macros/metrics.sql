@@ -65,3 +65,27 @@
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}
+
+
+{#
+    The channel a deal is credited to: its linked dialog's, else its lead source's, else
+    'unknown' (doc block metric_deal_channel). Every deal has exactly one, so the channels'
+    won deals add up to the team's.
+#}
+{% macro deal_channel(dialog_channel, lead_source_channel) -%}
+    coalesce({{ dialog_channel }}, {{ lead_source_channel }}, 'unknown')
+{%- endmacro %}
+
+
+{#
+    Why a cohort conversion rate is null, or 'ok' (doc block metric_conversion_cohort): no new
+    dialog, or none of them links to a CRM contact (the channel's chats carry no phone or
+    username a contact has), so no deal could convert them and 0 would be false.
+#}
+{% macro cohort_conversion_status(new_dialogs, linked_dialogs) -%}
+    case
+        when coalesce({{ new_dialogs }}, 0) = 0 then 'no_dialogs'
+        when coalesce({{ linked_dialogs }}, 0) = 0 then 'no_contact_link'
+        else 'ok'
+    end
+{%- endmacro %}

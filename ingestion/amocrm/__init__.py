@@ -9,6 +9,7 @@ otherwise skipped with a log line and empty tables.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +22,13 @@ from dlt.common.typing import TSecretStrValue
 from ..api_client import RequestPolicy
 from ..crm_loading import RecordTable, changed_since, page_tables
 from .client import AmoCrmClient, ApiPages, NoPages, SnapshotPages, embedded
-from .contacts import CONTACTS_SCHEMA, PIPELINE_STATUSES_SCHEMA, contact_row, pipeline_status_rows
+from .contacts import (
+    CONTACTS_SCHEMA,
+    PIPELINE_STATUSES_SCHEMA,
+    contact_row,
+    custom_fields,
+    pipeline_status_rows,
+)
 from .convert import TS
 from .convert import int_field as _int
 from .convert import timestamp_field as _timestamp
@@ -43,6 +50,9 @@ LEADS_SCHEMA = pa.schema(
         ("closed_at", TS),
         ("is_deleted", pa.bool_()),
         ("main_contact_id", pa.int64()),
+        # JSON list, one object per value of a custom field: field_id, field_name, field_code,
+        # value, enum_id (e.g. the lead source «Источник»); null when the lead has none
+        ("custom_fields", pa.string()),
     ]
 )
 USERS_SCHEMA = pa.schema(
@@ -71,7 +81,13 @@ def lead_row(lead: dict) -> dict[str, Any]:
         "closed_at": _timestamp(lead, "closed_at"),
         "is_deleted": bool(lead.get("is_deleted", False)),
         "main_contact_id": _int(main, "id") if main else None,
+        "custom_fields": _custom_fields_json(lead),
     }
+
+
+def _custom_fields_json(lead: dict) -> str | None:
+    values = custom_fields(lead)
+    return json.dumps(values, ensure_ascii=False) if values else None
 
 
 def user_row(user: dict) -> dict[str, Any]:

@@ -50,6 +50,28 @@ def _values(field: dict) -> list[dict]:
     return [v for v in field.get("values") or [] if isinstance(v, dict)]
 
 
+def _text(value: Any) -> str | None:
+    text = None if value is None or isinstance(value, dict | list) else str(value).strip()
+    return text or None
+
+
+def custom_fields(record: dict) -> list[dict[str, Any]]:
+    """A lead's or contact's `custom_fields_values`, flat: one object per value, with its
+    field's id, name and code (text), the value (text) and its enum id."""
+    return [
+        {
+            "field_id": _text(field.get("field_id")),
+            "field_name": _text(field.get("field_name")),
+            "field_code": _text(field.get("field_code")),
+            "value": _text(value.get("value")),
+            "enum_id": _text(value.get("enum_id")),
+        }
+        for field in _fields(record)
+        for value in _values(field)
+        if _text(value.get("value")) is not None
+    ]
+
+
 def _telegram(fields: list[dict]) -> str | None:
     """A field named/coded Telegram, or an IM field value with enum_code TELEGRAM."""
     for field in fields:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC, datetime
@@ -15,8 +16,9 @@ TS = pa.timestamp("us", tz="UTC")
 DEAL_FIELDS = [
     "ID", "TITLE", "STAGE_ID", "STAGE_SEMANTIC_ID", "CATEGORY_ID", "OPPORTUNITY",
     "CURRENCY_ID", "ASSIGNED_BY_ID", "CONTACT_ID", "DATE_CREATE", "DATE_MODIFY",
-    "CLOSEDATE", "CLOSED",
+    "CLOSEDATE", "CLOSED", "SOURCE_ID", "UF_*",
 ]  # fmt: skip
+USER_FIELD_PREFIX = "UF_"
 # PHONE is a multi-field: crm.contact.list returns it only when selected by name.
 CONTACT_FIELDS = ["ID", "NAME", "LAST_NAME", "ASSIGNED_BY_ID", "DATE_MODIFY", "PHONE"]
 DEALS_SCHEMA = pa.schema(
@@ -35,6 +37,9 @@ DEALS_SCHEMA = pa.schema(
         ("created_at", TS),
         ("modified_at", TS),
         ("closed_at", TS),  # CLOSEDATE of a won or lost deal; null while open
+        ("source_id", pa.string()),  # the deal's source (crm.status.list ENTITY_ID=SOURCE)
+        # JSON list, one object per value of a user field (UF_*): field_id (= its name), value
+        ("custom_fields", pa.string()),
     ]
 )
 CONTACTS_SCHEMA = pa.schema(
@@ -136,7 +141,25 @@ def deal_row(deal: dict) -> dict[str, Any]:
         "modified_at": _timestamp(deal, "DATE_MODIFY", required=True),
         # CLOSEDATE is the planned close date while a deal is open
         "closed_at": _timestamp(deal, "CLOSEDATE") if semantic != "P" else None,
+        "source_id": _text(deal, "SOURCE_ID"),
+        "custom_fields": _user_fields_json(deal),
     }
+
+
+def _user_fields_json(deal: dict) -> str | None:
+    """The deal's user fields (UF_*) as custom_fields: a multiple field gives a value each;
+    empty values and structured ones (files, addresses) are left out."""
+    values = []
+    for name, value in deal.items():
+        if not name.startswith(USER_FIELD_PREFIX):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if item is None or isinstance(item, dict | list) or str(item).strip() == "":
+                continue
+            text = str(item).strip()
+            values.append({"field_id": name, "field_name": name, "field_code": None,
+                           "value": text, "enum_id": None})  # fmt: skip
+    return json.dumps(values, ensure_ascii=False) if values else None
 
 
 def _phones(contact: dict) -> list[str]:

@@ -12,6 +12,12 @@ bitrix24_deals as (
 
 ),
 
+lead_sources as (
+
+    select * from {{ ref('int_deal_lead_sources') }}
+
+),
+
 crm_users as (
 
     select
@@ -78,10 +84,14 @@ final as (
         deals.created_at,
         deals.updated_at,
         deals.closed_at,
-        case when deals.is_won then deals.closed_at end as won_at
+        case when deals.is_won then deals.closed_at end as won_at,
+        lead_sources.lead_source,
+        lead_sources.lead_source_channel
     from deals
     left join crm_users
         on deals.responsible_crm_user_id = crm_users.crm_user_id
+    left join lead_sources
+        on deals.deal_id = lead_sources.deal_id
 
 )
 

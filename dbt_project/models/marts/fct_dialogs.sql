@@ -56,6 +56,7 @@ final as (
         dialogs.is_unanswered_outreach,
         won_deal_links.won_deal_id,
         won_deal_links.won_deal_id is not null as is_converted,
+        chat_contacts.chat_id is not null as is_contact_linked,
         dialogs.client_message_count,
         dialogs.manager_message_count,
         dialogs.message_count,
@@ -64,6 +65,8 @@ final as (
     from dialogs
     left join won_deal_links
         on dialogs.dialog_id = won_deal_links.dialog_id
+    left join chat_contacts
+        on dialogs.chat_id = chat_contacts.chat_id
 
 )
 

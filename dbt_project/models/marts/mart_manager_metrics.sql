@@ -11,6 +11,11 @@
 ] %}
 {# rates computed last, from the combined counts, each with its Wilson interval #}
 {% set conversion_metrics = ['conversion_rate', 'cohort_conversion_rate'] %}
+{# a cohort rate without a dialog a deal could convert is unknown (null), never a false 0 #}
+{% set conversion_known_when = {
+    'conversion_rate': 'true',
+    'cohort_conversion_rate': "cohort_conversion_status = 'ok'",
+} %}
 {% set ratios = ratio_metrics() %}
 {# incremental runs read only the rows of the periods they recompute #}
 {% set rows_from = '(select min(rows_from) from recomputed_periods)' %}
@@ -26,7 +31,9 @@ previous_days as (
         manager_id,
         channel,
         won_deals,
-        cohort_won_dialogs
+        cohort_won_dialogs,
+        linked_dialogs,
+        new_dialogs + dialogs_owned + waits + peak_concurrent_dialogs > 0 as has_message_activity
     from {{ this }}
     where grain = 'day'
 
@@ -43,7 +50,8 @@ message_window as (
             cast('1900-01-01' as timestamp)
         ) as window_start
     from previous_days
-    where channel != 'all'  -- deals have no channel: these rows come from messages
+    -- rows of messages: won deals alone (a deal closed after the latest message) are no watermark
+    where channel != 'all' and has_message_activity
 
 ),
 
@@ -57,18 +65,20 @@ dialogs_into_window as (
 
 ),
 
-conversions_now as (
+deal_counts_now as (
 
-    -- deals change apart from messages: a deal won, lost again or moved converts other
-    -- dialogs; these are the deal-driven counts of every day as they are now
+    -- deals and links change apart from messages: a deal won, lost again or moved converts
+    -- other dialogs and moves between channels, a new CRM contact links old chats; these are
+    -- the deal-driven counts of every day as they are now
     select
         {{ period_start('day', 'started_at') }} as period_start,
         owner_manager_id as manager_id,
         channel,
-        count(*) as cohort_won_dialogs,
+        count(case when is_converted then 1 end) as cohort_won_dialogs,
+        count(case when is_contact_linked then 1 end) as linked_dialogs,
         0 as won_deals
     from {{ ref('fct_dialogs') }}
-    where is_converted
+    where is_converted or is_contact_linked
     group by {{ period_start('day', 'started_at') }}, owner_manager_id, channel
 
     union all
@@ -76,12 +86,27 @@ conversions_now as (
     select
         {{ period_start('day', 'closed_at') }} as period_start,
         manager_id,
-        'all' as channel,
+        channel,
         0 as cohort_won_dialogs,
+        0 as linked_dialogs,
         count(*) as won_deals
-    from {{ ref('fct_deals') }}
+    from {{ ref('fct_deal_channels') }}
     where is_won and closed_at is not null
-    group by {{ period_start('day', 'closed_at') }}, manager_id
+    group by {{ period_start('day', 'closed_at') }}, manager_id, channel
+
+),
+
+conversions_now as (
+
+    select
+        period_start,
+        manager_id,
+        channel,
+        sum(cohort_won_dialogs) as cohort_won_dialogs,
+        sum(linked_dialogs) as linked_dialogs,
+        sum(won_deals) as won_deals
+    from deal_counts_now
+    group by period_start, manager_id, channel
 
 ),
 
@@ -92,20 +117,13 @@ conversions_before as (
         manager_id,
         channel,
         cohort_won_dialogs,
-        0 as won_deals
-    from previous_days
-    where manager_id != 'all' and channel != 'all' and cohort_won_dialogs > 0
-
-    union all
-
-    select
-        period_start,
-        manager_id,
-        channel,
-        0 as cohort_won_dialogs,
+        linked_dialogs,
         won_deals
     from previous_days
-    where manager_id != 'all' and channel = 'all' and won_deals > 0
+    where
+        manager_id != 'all'
+        and channel != 'all'
+        and (cohort_won_dialogs > 0 or linked_dialogs > 0 or won_deals > 0)
 
 ),
 
@@ -120,6 +138,7 @@ changed_conversion_days as (
             and conversions_now.channel = conversions_before.channel
     where
         conversions_now.cohort_won_dialogs is distinct from conversions_before.cohort_won_dialogs
+        or conversions_now.linked_dialogs is distinct from conversions_before.linked_dialogs
         or conversions_now.won_deals is distinct from conversions_before.won_deals
 
 ),
@@ -178,9 +197,9 @@ fct_waits as (
 
 ),
 
-fct_deals as (
+fct_deal_channels as (
 
-    select * from {{ ref('fct_deals') }}
+    select * from {{ ref('fct_deal_channels') }}
     {% if is_incremental() %}
     where closed_at >= {{ rows_from }}
     {% endif %}
@@ -196,6 +215,7 @@ dialogs as (
         is_new_client,
         is_unanswered_outreach,
         is_converted,
+        is_contact_linked,
         started_at
     from fct_dialogs
 
@@ -294,10 +314,12 @@ waits as (
 
 won_deals as (
 
+    -- each won deal on the one channel it is credited to (fct_deal_channels), 'unknown' included
     select
         manager_id,
+        channel,
         closed_at
-    from fct_deals
+    from fct_deal_channels
     where is_won and closed_at is not null
 
 ),
@@ -443,7 +465,8 @@ dialog_metrics as (
         count(case when direction = 'outgoing' then 1 end) as new_dialogs_outgoing,
         count(case when is_new_client then 1 end) as new_clients,
         count(case when is_unanswered_outreach then 1 end) as unanswered_outreach,
-        count(case when is_converted then 1 end) as cohort_won_dialogs
+        count(case when is_converted then 1 end) as cohort_won_dialogs,
+        count(case when is_contact_linked then 1 end) as linked_dialogs
     {% endcall %}
 
 ),
@@ -509,7 +532,7 @@ peak_metrics as (
 
 deal_metrics as (
 
-    {% call rollup_by_period('won_deals', 'closed_at', by_channel=false) %}
+    {% call rollup_by_period('won_deals', 'closed_at') %}
         count(*) as won_deals
     {% endcall %}
 
@@ -576,9 +599,11 @@ combined as (
         wait_metrics.{{ prefix }}first_response_time_median_s,
         {% endfor %}
         coalesce(peak_metrics.peak_concurrent_dialogs, 0) as peak_concurrent_dialogs,
-        -- deals carry no channel: known for the 'all' channel only
-        case when metric_keys.channel = 'all' then coalesce(deal_metrics.won_deals, 0) end as won_deals,
-        coalesce(dialog_metrics.cohort_won_dialogs, 0) as cohort_won_dialogs
+        coalesce(deal_metrics.won_deals, 0) as won_deals,
+        coalesce(dialog_metrics.cohort_won_dialogs, 0) as cohort_won_dialogs,
+        coalesce(dialog_metrics.linked_dialogs, 0) as linked_dialogs,
+        {{ cohort_conversion_status('dialog_metrics.new_dialogs', 'dialog_metrics.linked_dialogs') }}
+            as cohort_conversion_status
     from {{ 'recomputed_keys' if is_incremental() else 'metric_keys' }} as metric_keys
     {% for family in metric_families %}
     left join {{ family }}
@@ -598,9 +623,16 @@ final as (
         {% for metric in conversion_metrics %}
         {% set successes, trials = ratios[metric][:2] %}
         {% set prefix = metric | replace('_rate', '') %}
-        {{ round_float(metric_formula(metric), digits=4) }} as {{ metric }},
-        {{ wilson_low(successes, trials) }} as {{ prefix }}_ci_low,
-        {{ wilson_high(successes, trials) }} as {{ prefix }}_ci_high{% if not loop.last %},{% endif %}
+        {% set known = conversion_known_when[metric] %}
+        case
+            when {{ known }} then {{ round_float(metric_formula(metric), digits=4) }}
+        end as {{ metric }},
+        case
+            when {{ known }} then {{ wilson_low(successes, trials) }}
+        end as {{ prefix }}_ci_low,
+        case
+            when {{ known }} then {{ wilson_high(successes, trials) }}
+        end as {{ prefix }}_ci_high{% if not loop.last %},{% endif %}
         {% endfor %}
     from combined
 

@@ -21,6 +21,8 @@ renamed as (
 
         ---------- strings
         name as deal_name,
+        -- JSON list, one object per custom field value (the lead source among them)
+        custom_fields,
 
         ---------- numerics
         price,

@@ -21,6 +21,9 @@ renamed as (
         stage_id,
         stage_semantic_id,
         currency_id,
+        source_id,
+        -- JSON list, one object per user field (UF_*) value
+        custom_fields,
 
         ---------- numerics
         opportunity as price,
