@@ -63,7 +63,7 @@ class Settings(BaseModel):
     # serving copy) before it spills to `<warehouse>.tmp`: a size (2GB) or a share of RAM
     duckdb_memory_limit: str = Field("80%", alias="CHATSALES_DUCKDB_MEMORY_LIMIT")
     # deals: the lead source field(s) (CRM field id or name, `;`-separated) and its values'
-    # channels (`value=channel;...`, values matched ignoring case); dbt reads them (dbt_settings_env)
+    # channels (`value=channel;...`, values matched ignoring case): dbt vars (dbt_settings_env)
     lead_source_fields: str = Field(
         DEFAULT_LEAD_SOURCE_FIELDS, alias="CHATSALES_LEAD_SOURCE_FIELDS"
     )
