@@ -2,9 +2,9 @@
 {#- "40-90" as the settings hand it on, or [40, 90]; empty: the team norm -#}
 {%- set fixed_range = var('messages_per_dialog_range', none) -%}
 {%- if fixed_range is string -%}
-    {%- set fixed_range = fixed_range.split('-') if fixed_range else none -%}
+    {%- set fixed_range = fixed_range.split('-') -%}
 {%- endif -%}
-{%- set has_fixed_range = fixed_range is not none -%}
+{%- set has_fixed_range = fixed_range is not none and fixed_range | length == 2 -%}
 {%- set k = var('messages_per_dialog_norm_k', 3) -%}
 {%- set window_months = var('anomaly_team_window_months', 6) | int -%}
 {%- set min_range_values = 5 -%}
