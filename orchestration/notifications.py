@@ -11,8 +11,9 @@ only in the environment):
   `telegram` format; `CHATSALES_TELEGRAM_API_URL` (default https://api.telegram.org) for a
   Bot API server of your own (or a test's). The token is never logged.
 - `CHATSALES_ALERT_KINDS`: comma list of mart_anomalies kinds to alert (default: all).
-- `CHATSALES_ALERT_GRAINS`: comma list of grains, `week` and/or `month` (default `month`:
-  the steadier reading, see doc block metric_anomalies in dbt_project/models/docs).
+- `CHATSALES_ALERT_GRAINS`: comma list of grains, `day`, `week` and/or `month` (default
+  `month`: the steadier reading, see doc block metric_anomalies in dbt_project/models/docs;
+  `day` compares a working day with the one before, for "answered slowly today").
 - `CHATSALES_ALERT_LOOKBACK_DAYS` (default 62): only anomalies whose period starts at most
   this many days before the last day with data in the marts. Measured from the data, not the
   clock, so a historical (demo) warehouse alerts its last two months once, not every month
@@ -43,7 +44,7 @@ ANOMALY_KINDS = (
     "slowdown",
     "conversion_drop",
 )
-GRAINS = ("week", "month")
+GRAINS = ("day", "week", "month")
 TELEGRAM_API_URL = "https://api.telegram.org"
 TELEGRAM_TEXT_LIMIT = 4096
 TIMEOUT_S = 10
@@ -237,8 +238,8 @@ def _telegram_description(answer: bytes) -> str | None:
 
 
 PERIOD_WORDS = {
-    "en": {"week": "week of", "month": "month of", "all": "Team"},
-    "ru": {"week": "неделя с", "month": "месяц с", "all": "Команда"},
+    "en": {"day": "day", "week": "week of", "month": "month of", "all": "Team"},
+    "ru": {"day": "день", "week": "неделя с", "month": "месяц с", "all": "Команда"},
 }
 
 

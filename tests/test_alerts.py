@@ -29,7 +29,7 @@ from dagster import (
 
 from chatsales.core.settings import Settings
 from chatsales.core.warehouse import query
-from orchestration.notifications import AlertConfigError, alert_settings
+from orchestration.notifications import AlertConfigError, alert_settings, anomaly_alert
 from orchestration.resources import AlertsResource, WarehouseResource
 from orchestration.sensors import alert_sensor, run_failure_summary_sensor
 from orchestration.sensors.alerts import MAX_ALERTS_PER_TICK
@@ -173,20 +173,23 @@ def test_each_new_anomaly_posts_once(warehouse_copy, receiver, instance, alert_e
 @pytest.mark.dagster
 def test_kinds_grains_and_lookback_select_the_rows(warehouse_copy, receiver, instance, alert_env):
     alert_env.setenv("CHATSALES_ALERT_WEBHOOK_URL", receiver.url)
-    alert_env.setenv("CHATSALES_ALERT_KINDS", "too_few_messages, slow_response")
-    alert_env.setenv("CHATSALES_ALERT_GRAINS", "week,month")
+    alert_env.setenv("CHATSALES_ALERT_KINDS", "too_few_messages, slow_response, slowdown")
+    alert_env.setenv("CHATSALES_ALERT_GRAINS", "day,month")
     alert_env.setenv("CHATSALES_ALERT_LOOKBACK_DAYS", "30")
     alert_env.setenv("CHATSALES_ALERT_LANGUAGE", "ru")
-    expected = count(
-        warehouse_copy,
-        "select count(*) from marts.mart_anomalies where kind in "
-        f"('too_few_messages', 'slow_response') and period_start >= {LAST_DAY} - interval 30 day",
+    selected = (
+        "from marts.mart_anomalies where kind in ('too_few_messages', 'slow_response', "
+        "'slowdown') and grain in ('day', 'month') "
+        f"and period_start >= {LAST_DAY} - interval 30 day"
     )
+    expected = count(warehouse_copy, f"select count(*) {selected}")
+    day_rows = count(warehouse_copy, f"select count(*) {selected} and grain = 'day'")
     assert expected >= 1
     tick(instance)
     bodies = receiver.bodies("anomaly")
     assert len(bodies) == expected
-    assert {b["kind"] for b in bodies} <= {"too_few_messages", "slow_response"}
+    assert sum(b["grain"] == "day" for b in bodies) == day_rows
+    assert {b["kind"] for b in bodies} <= {"too_few_messages", "slow_response", "slowdown"}
     assert all(b["reason_ru"] in b["text"] for b in bodies)
 
 
@@ -367,9 +370,20 @@ def test_a_first_start_sends_at_most_a_batch_a_tick(warehouse_copy, receiver, in
 
 
 @pytest.mark.unit
+def test_a_day_anomaly_reads_as_that_day():
+    row = {
+        "kind": "slowdown", "grain": "day", "period_start": "2026-11-03", "manager_id": "m02",
+        "manager_name": "Валерий", "metric": "response_time_median_s", "value": 600.0,
+        "reason_en": "slower, load flat", "reason_ru": "медленнее, нагрузка та же",
+    }  # fmt: skip
+    assert anomaly_alert(row, "ru").text.startswith("Валерий (m02), день 2026-11-03, slowdown:")
+    assert ", day 2026-11-03, " in anomaly_alert(row).text
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize(("name", "value"), [
     ("CHATSALES_ALERT_KINDS", "overlaod"),
-    ("CHATSALES_ALERT_GRAINS", "day"),
+    ("CHATSALES_ALERT_GRAINS", "hour"),
     ("CHATSALES_ALERT_FORMAT", "slack"),
     ("CHATSALES_ALERT_LOOKBACK_DAYS", "two months"),
     ("CHATSALES_ALERT_WEBHOOK_URL", "hooks.example/secret-path"),

@@ -143,12 +143,14 @@ def test_a_channel_without_contact_links_has_no_cohort_rate(built):
 @pytest.mark.unit
 def test_the_lead_source_settings_reach_dbt_checked():
     default = Settings.from_environ({})
-    channels = lead_source_channel_map(default.lead_source_channels)
+    channels = default.lead_source_channels
     assert channels["whatsapp"] == "whatsapp" and channels["вконтакте"] == "vk"
-    assert "Источник" in default.lead_source_fields.split(";")
+    assert "Источник" in default.lead_source_fields
     assert lead_source_channel_map(" Сайт = other ; TG=Telegram") == {
         "сайт": "other", "tg": "telegram"
     }  # fmt: skip
     for bad in ("whatsapp", "tg=site"):
         with pytest.raises(ValueError, match="CHATSALES_LEAD_SOURCE_CHANNELS"):
             lead_source_channel_map(bad)
+        with pytest.raises(ValueError, match="CHATSALES_LEAD_SOURCE_CHANNELS"):
+            Settings.from_environ({"CHATSALES_LEAD_SOURCE_CHANNELS": bad})

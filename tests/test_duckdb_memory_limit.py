@@ -3,7 +3,7 @@
 import dlt
 import pytest
 
-from chatsales.core.settings import Warehouse
+from chatsales.core.settings import Settings, Warehouse
 from chatsales.core.warehouse import connect
 
 pytestmark = pytest.mark.unit
@@ -40,3 +40,14 @@ def test_dlt_loads_with_the_limit(target, tmp_path):
         assert client.execute_sql("select current_setting('memory_limit')") == [
             (AS_DUCKDB_SHOWS_IT,)
         ]
+
+
+@pytest.mark.parametrize("limit", ["2GB", "512 MiB", "80%", "1.5gb"])
+def test_a_size_is_taken(limit):
+    assert Settings.from_environ({"CHATSALES_DUCKDB_MEMORY_LIMIT": limit}).duckdb_memory_limit
+
+
+@pytest.mark.parametrize("limit", ["lots", "2GB'; drop schema marts; --", "80"])
+def test_anything_but_a_size_is_refused_before_it_reaches_a_set(limit):
+    with pytest.raises(ValueError, match="not a size"):
+        Settings.from_environ({"CHATSALES_DUCKDB_MEMORY_LIMIT": limit})

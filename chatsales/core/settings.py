@@ -34,6 +34,8 @@ DEFAULT_LEAD_SOURCE_CHANNELS = (
 )
 # the channels a lead source value may name (the messengers of the message grain)
 LEAD_SOURCE_CHANNELS = ("whatsapp", "telegram", "viber", "instagram", "vk", "avito", "max", "other")
+# DuckDB's memory_limit: a number with a unit, or a share of RAM
+MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|%)", re.IGNORECASE)
 # in the state dir: the first day of data, written by `chatsales demo` and the first run
 HISTORY_START_FILE = "history_start"
 
@@ -64,11 +66,13 @@ class Settings(BaseModel):
     duckdb_memory_limit: str = Field("80%", alias="CHATSALES_DUCKDB_MEMORY_LIMIT")
     # deals: the lead source field(s) (CRM field id or name, `;`-separated) and its values'
     # channels (`value=channel;...`, values matched ignoring case): dbt vars (dbt_settings_env)
-    lead_source_fields: str = Field(
-        DEFAULT_LEAD_SOURCE_FIELDS, alias="CHATSALES_LEAD_SOURCE_FIELDS"
+    lead_source_fields: tuple[str, ...] = Field(
+        DEFAULT_LEAD_SOURCE_FIELDS, alias="CHATSALES_LEAD_SOURCE_FIELDS", validate_default=True
     )
-    lead_source_channels: str = Field(
-        DEFAULT_LEAD_SOURCE_CHANNELS, alias="CHATSALES_LEAD_SOURCE_CHANNELS"
+    lead_source_channels: dict[str, str] = Field(
+        DEFAULT_LEAD_SOURCE_CHANNELS,
+        alias="CHATSALES_LEAD_SOURCE_CHANNELS",
+        validate_default=True,
     )
     # orchestration
     history_start: str | None = Field(None, alias="CHATSALES_HISTORY_START")
@@ -105,6 +109,26 @@ class Settings(BaseModel):
         None, alias="CHATSALES_SUPERSET_ADMIN_PASSWORD"
     )
     superset_metadata_uri: SecretStr | None = Field(None, alias="CHATSALES_SUPERSET_METADATA_URI")
+
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str):
+        """A size DuckDB's memory_limit takes (`2GB`, `512 MiB`, `80%`): it goes into a SET."""
+        if not MEMORY_LIMIT.fullmatch(value.strip()):
+            raise ValueError(f"{value!r} is not a size like 2GB, 512MiB or 80%")
+        return value.strip()
+
+    @field_validator("lead_source_fields", mode="before")
+    @classmethod
+    def _field_list(cls, value):
+        if not isinstance(value, str):
+            return value
+        return tuple(field.strip() for field in value.split(";") if field.strip())
+
+    @field_validator("lead_source_channels", mode="before")
+    @classmethod
+    def _channel_map(cls, value):
+        return lead_source_channel_map(value) if isinstance(value, str) else value
 
     @field_validator("messages_per_dialog_range", mode="before")
     @classmethod
@@ -177,13 +201,13 @@ def lead_source_channel_map(text: str) -> dict[str, str]:
 
 def lead_source_env() -> dict[str, str]:
     """The lead source settings as dbt reads them (vars lead_source_fields and
-    lead_source_channels in dbt_project.yml), checked and normalized."""
+    lead_source_channels in dbt_project.yml), checked and normalized by Settings."""
     config = settings()
-    channels = lead_source_channel_map(config.lead_source_channels)
-    fields = [f.strip() for f in config.lead_source_fields.split(";") if f.strip()]
     return {
-        "CHATSALES_LEAD_SOURCE_FIELDS": ";".join(fields),
-        "CHATSALES_LEAD_SOURCE_CHANNELS": ";".join(f"{v}={c}" for v, c in channels.items()),
+        "CHATSALES_LEAD_SOURCE_FIELDS": ";".join(config.lead_source_fields),
+        "CHATSALES_LEAD_SOURCE_CHANNELS": ";".join(
+            f"{value}={channel}" for value, channel in config.lead_source_channels.items()
+        ),
     }
 
 

@@ -48,6 +48,14 @@
     Medians and percentiles stay exact because each recomputed period is rebuilt from all of
     its rows: a year grain re-reads its whole year, never all history.
 #}
+{% macro join_recomputed_periods(relation) %}
+    inner join recomputed_periods
+        on
+            {{ relation }}.grain = recomputed_periods.grain
+            and {{ relation }}.period_start >= recomputed_periods.period_from
+{% endmacro %}
+
+
 {% macro recomputed_periods(recompute_from) %}
     {% for grain in reporting_grains() %}
         select

@@ -178,10 +178,7 @@ samples as (
 
         select samples.*
         from samples
-        inner join recomputed_periods
-            on
-                samples.grain = recomputed_periods.grain
-                and samples.period_start >= recomputed_periods.period_from
+        {{ join_recomputed_periods('samples') }}
 
     ),
 

@@ -559,10 +559,7 @@ recomputed_keys as (
     -- earlier periods were read for running counts only: their rows would be partial
     select metric_keys.*
     from metric_keys
-    inner join recomputed_periods
-        on
-            metric_keys.grain = recomputed_periods.grain
-            and metric_keys.period_start >= recomputed_periods.period_from
+    {{ join_recomputed_periods('metric_keys') }}
 
 ),
 

@@ -163,10 +163,7 @@ compared as (
             and this_period.metric = week_ago_period.metric
             and this_period.week_ago_period_start = week_ago_period.period_start
     {% if is_incremental() %}
-        inner join recomputed_periods
-            on
-                this_period.grain = recomputed_periods.grain
-                and this_period.period_start >= recomputed_periods.period_from
+        {{ join_recomputed_periods('this_period') }}
     {% endif %}
 
 ),
