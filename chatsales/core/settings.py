@@ -83,6 +83,8 @@ class Settings(BaseModel):
     messages_per_dialog_range: tuple[float, float] | None = Field(
         None, alias="CHATSALES_MESSAGES_PER_DIALOG_RANGE"
     )
+    # personal data: message text stays out of the models (dbt var mask_message_text)
+    mask_message_text: bool = Field(False, alias="CHATSALES_MASK_MESSAGE_TEXT")
     # Wazzup
     wazzup_webhook_token: SecretStr | None = Field(None, alias="CHATSALES_WAZZUP_WEBHOOK_TOKEN")
     wazzup_api_key: SecretStr | None = Field(None, alias="SOURCES__WAZZUP_API__API_KEY")
@@ -386,9 +388,14 @@ def dbt_vars() -> dict:
 def dbt_settings_env() -> dict[str, str]:
     """The settings that are dbt vars, as the environment variables dbt_project.yml reads them
     from (empty: the project's default)."""
-    low_high = settings().messages_per_dialog_range
+    config = settings()
+    low_high = config.messages_per_dialog_range
     text = f"{low_high[0]:g}-{low_high[1]:g}" if low_high else ""
-    return {"CHATSALES_MESSAGES_PER_DIALOG_RANGE": text, **lead_source_env()}
+    return {
+        "CHATSALES_MESSAGES_PER_DIALOG_RANGE": text,
+        "CHATSALES_MASK_MESSAGE_TEXT": "true" if config.mask_message_text else "false",
+        **lead_source_env(),
+    }
 
 
 def reporting_timezone() -> str:

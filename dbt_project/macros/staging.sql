@@ -30,6 +30,7 @@
         message_type,
         client_phone,
         client_username,
+        text as message_text,
 
         ---------- booleans
         coalesce({{ group_chat_condition }}, false) as is_group_chat,

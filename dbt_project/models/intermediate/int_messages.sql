@@ -2,7 +2,7 @@
     materialized='incremental',
     unique_key='chat_id',
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
 ) }}
 
 with
@@ -65,7 +65,9 @@ wazzup as (
         wazzup_messages.sender_kind,
         wazzup_messages.message_type,
         wazzup_messages.is_deleted,
-        wazzup_messages.sent_at
+        wazzup_messages.sent_at,
+        wazzup_messages.author_name,
+        wazzup_messages.message_text
     from wazzup_messages
     left join identities as crm_users
         on
@@ -105,7 +107,9 @@ wazzup as (
             exported.sender_kind,
             exported.message_type,
             exported.is_deleted,
-            exported.sent_at
+            exported.sent_at,
+            exported.author_name,
+            exported.message_text
         from {{ export }}_messages as exported
         left join managers as owners
             on exported.export_manager_id = owners.manager_id
@@ -130,7 +134,7 @@ unioned as (
 messages as (
 
     select * from unioned
-    {% if is_incremental() %}
+    {% if is_incremental() and not message_text_setting_changed() %}
         where {{ chat_is_touched('unioned', 'sent_at') }}
     {% endif %}
 
@@ -201,7 +205,10 @@ final as (
         sender_kind,
         message_type,
         is_deleted,
-        sent_at
+        sent_at,
+        author_name,
+        {{ shown_message_text('message_text') }} as message_text,
+        {{ message_text_masked() }} as is_text_masked
     from dialog_numbers
 
 )

@@ -2,7 +2,7 @@
     materialized='incremental',
     unique_key='chat_id',
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
 ) }}
 
 with
@@ -10,7 +10,7 @@ with
 messages as (
 
     select * from {{ ref('int_messages') }}
-    {% if is_incremental() %}
+    {% if is_incremental() and not message_text_setting_changed() %}
         where {{ chat_is_touched(ref('int_messages'), 'sent_at') }}
     {% endif %}
 
@@ -28,5 +28,8 @@ select
     sender_kind,
     message_type,
     is_deleted,
-    sent_at
+    sent_at,
+    author_name,
+    message_text,
+    is_text_masked
 from messages

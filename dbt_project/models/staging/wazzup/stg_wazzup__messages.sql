@@ -38,6 +38,8 @@ renamed as (
         contact_phone,
         contact_username,
         contact_name,
+        author_name,
+        text as message_text,
 
         ---------- booleans
         coalesce(chat_type in ('whatsgroup', 'telegroup', 'maxgroup'), false) as is_group_chat,

@@ -1,0 +1,83 @@
+"""Message text reaches marts.fct_messages exactly as loaded, and CHATSALES_MASK_MESSAGE_TEXT
+keeps it out of every model: on an incremental run, for all history, and back again."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatsales.core.settings import DBT_PROJECT_DIR, Warehouse
+from chatsales.core.warehouse import query
+
+pytestmark = pytest.mark.warehouse
+
+# the text as each loader wrote it, keyed as fct_messages keys a message
+RAW_TEXT = """
+select 'wazzup' as source, message_id, text from raw_wazzup.messages
+union all
+select 'telegram_export', message_id, text from raw_telegram.messages
+union all
+select 'whatsapp_export', message_id, text from raw_whatsapp.messages
+"""
+MODEL_TEXT = "select source, message_id, message_text from marts.fct_messages"
+TEXT_HOLDERS = ("intermediate.int_messages", "marts.fct_messages")
+
+
+def text_mismatches(target: Warehouse) -> list[tuple]:
+    return query(
+        f"(({RAW_TEXT}) except ({MODEL_TEXT})) union all (({MODEL_TEXT}) except ({RAW_TEXT}))",
+        target,
+    )
+
+
+def text_counts(target: Warehouse) -> dict[str, tuple]:
+    return {
+        table: query(
+            f"select count(message_text), min(cast(is_text_masked as int)), "
+            f"max(cast(is_text_masked as int)) from {table}",
+            target,
+        )[0]
+        for table in TEXT_HOLDERS
+    }
+
+
+@pytest.mark.postgres
+def test_every_message_keeps_its_text(built):
+    assert query("select count(message_text) from marts.fct_messages", built.warehouse)[0][0] > 0
+    assert text_mismatches(built.warehouse) == []
+
+
+def rebuild_messages(source: Warehouse, tmp: Path, env: dict[str, str], masked: bool) -> None:
+    """`dbt build` of the two models holding text on a copy, the setting handed to dbt as
+    chatsales hands it on (Warehouse.dbt_env): an incremental run with no new message."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHATSALES_MASK_MESSAGE_TEXT", "true" if masked else "false")
+        env = {**env, **source.dbt_env(), "DBT_TARGET_PATH": str(tmp / "target")}
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    result = subprocess.run(
+        [dbt, "build", "--select", "int_messages", "fct_messages",
+         "--profiles-dir", str(DBT_PROJECT_DIR)],
+        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_masking_reaches_all_history_and_unmasking_brings_it_back(
+    duckdb_warehouse, tmp_path_factory
+):
+    tmp = tmp_path_factory.mktemp("masked")
+    copy = Warehouse(f"duckdb:///{tmp / 'warehouse.duckdb'}")
+    shutil.copy(duckdb_warehouse.warehouse.duckdb_path, copy.duckdb_path)
+    rows = query("select count(*) from marts.fct_messages", copy)
+
+    rebuild_messages(copy, tmp, duckdb_warehouse.env, masked=True)
+    assert text_counts(copy) == {table: (0, 1, 1) for table in TEXT_HOLDERS}
+    assert query("select count(*) from marts.fct_messages", copy) == rows
+
+    rebuild_messages(copy, tmp, duckdb_warehouse.env, masked=False)
+    assert {counts[1:] for counts in text_counts(copy).values()} == {(0, 0)}
+    assert text_mismatches(copy) == []
