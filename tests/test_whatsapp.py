@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -159,7 +159,8 @@ def test_ios_en_us_group_system_lines_plain_space_12h():
 @pytest.mark.unit
 def test_day_month_order_is_decided_per_file():
     # en-GB: 13/03 decides day-first
-    assert by_line(parse(GB_BROKEN, "UTC"))[3]["local_time"] == datetime(2024, 3, 13, 9, 0)
+    gb = parse_export("12/03/2024, 12:15 - A: x\n13/03/2024, 09:00 - B: y\n", "f", "k", "UTC")
+    assert gb.messages[1]["local_time"] == datetime(2024, 3, 13, 9, 0)
     # all parts <= 12, but only month-first keeps the chat in time order
     text = "01/02/24, 10:00 - A: x\n01/03/24, 10:00 - A: y\n02/01/24, 10:00 - A: z\n"
     dates = [
@@ -181,16 +182,21 @@ def test_undecidable_file_raises_an_error_naming_the_file():
 
 
 @pytest.mark.unit
-def test_junk_and_impossible_lines_are_quarantined_and_the_rest_parses():
-    parsed = parse(GB_BROKEN, "UTC")
-    assert [m["landing_line"] for m in parsed.messages] == [2, 3, 6]
-    assert [(r["line"], r["record_kind"], r["source"]) for r in parsed.rejected] == [
-        (1, "message", "whatsapp"), (4, "message", "whatsapp"), (5, "message", "whatsapp"),
-    ]  # fmt: skip
-    assert parsed.rejected[0]["raw_payload"] == "Exported by a backup tool v1.2"
-    assert "before the first message" in parsed.rejected[0]["reason"]
-    assert "impossible date" in parsed.rejected[1]["reason"]
-    assert parsed.rejected[0]["location"] == GB_BROKEN
+def test_an_impossible_date_refuses_the_whole_file():
+    with pytest.raises(UndecidableDateOrder, match=r"Carl.txt: no day/month/year order .*31/02"):
+        parse(GB_BROKEN, "UTC")
+
+
+@pytest.mark.unit
+def test_junk_before_the_first_message_is_quarantined_and_the_rest_parses():
+    text = "Exported by a backup tool v1.2\n13/03/2024, 12:15 - Carl: Hi\nthat goes on\n"
+    parsed = parse_export(text, "f.txt", "k", "UTC")
+    assert [(m["landing_line"], m["text"]) for m in parsed.messages] == [(2, "Hi\nthat goes on")]
+    [junk] = parsed.rejected
+    assert (junk["line"], junk["record_kind"], junk["raw_payload"]) == (
+        1, "message", "Exported by a backup tool v1.2"
+    )  # fmt: skip
+    assert "before the first message" in junk["reason"] and junk["location"] == "f.txt"
 
 
 @pytest.mark.unit
@@ -247,13 +253,13 @@ def landing(tmp_path) -> Path:
 
 
 # 12 + 4 + 7 (m01) + 12 + 8 + 3 (m02); Boris's file is undecidable
-LOADED = 46
+LOADED = 43  # the Carl file (an impossible date) is refused whole
 
 
 @pytest.mark.integration
 def test_load_counts_sides_and_quarantine(tmp_path, landing):
     counts = load(tmp_path, whatsapp(landing))
-    assert counts == {"messages": LOADED, "quarantine": 4}
+    assert counts == {"messages": LOADED, "quarantine": 2}
     columns = rows(
         tmp_path,
         "select column_name from information_schema.columns where table_schema = 'raw_whatsapp' "
@@ -282,8 +288,6 @@ def test_load_counts_sides_and_quarantine(tmp_path, landing):
         ("m02:Anna Client", "personal", "client", 6, None, "Anna Client"),
         ("m02:Anna Client", "personal", "manager", 4, None, "Igor Sales"),
         ("m02:Anna Client", "personal", "system", 2, None, "Anna Client"),
-        ("m02:Carl", "personal", "client", 2, None, "Carl"),
-        ("m02:Carl", "personal", "manager", 1, None, "Igor Sales"),
         ("m02:Sales team", "group", "client", 3, None, "Anna Client,Boris Buyer"),
         ("m02:Sales team", "group", "manager", 1, None, "Igor Sales"),
         ("m02:Sales team", "group", "system", 4, None, "Anna Client"),
@@ -300,11 +304,9 @@ def test_load_counts_sides_and_quarantine(tmp_path, landing):
         tmp_path,
         "select location, line, record_kind, reason from raw_whatsapp.quarantine order by 1, 2",
     )
-    assert [q[:3] for q in quarantined] == [
-        (UNDECIDABLE, 0, "file"), (GB_BROKEN, 1, "message"),
-        (GB_BROKEN, 4, "message"), (GB_BROKEN, 5, "message"),
-    ]  # fmt: skip
-    assert quarantined[0][3].startswith(f"{UNDECIDABLE}: cannot decide day/month order")
+    assert [q[:3] for q in quarantined] == [(UNDECIDABLE, 0, "file"), (GB_BROKEN, 0, "file")]
+    assert quarantined[0][3].startswith(f"{UNDECIDABLE}: cannot decide the date order")
+    assert "31/02/2024" in quarantined[1][3]
 
 
 def touch_later(path: Path, seconds: int) -> None:
@@ -332,23 +334,23 @@ def deleted_flag(tmp_path: Path) -> list[tuple]:
 @pytest.mark.integration
 def test_reload_and_overlapping_later_export_add_only_new_messages(tmp_path, landing):
     load(tmp_path, whatsapp(landing))
-    assert load(tmp_path, whatsapp(landing)) == {"messages": LOADED, "quarantine": 4}
+    assert load(tmp_path, whatsapp(landing)) == {"messages": LOADED, "quarantine": 2}
 
     # a later export of the same chat dropped over the old file
     path = landing / "whatsapp" / US
     text = later_export(path.read_text(encoding="utf-8"))
     path.write_text(text, encoding="utf-8")
     touch_later(path, 10)
-    assert load(tmp_path, whatsapp(landing)) == {"messages": LOADED + 2, "quarantine": 4}
+    assert load(tmp_path, whatsapp(landing)) == {"messages": LOADED + 2, "quarantine": 2}
     assert deleted_flag(tmp_path) == [(True, None)]
 
     # and a second download of an even later export next to it: one more message
     copy = path.with_name("WhatsApp Chat with Anna Client (1).txt")
     copy.write_text(text + f"3/14/24, 8:02{NNBSP}AM - Igor Sales: 👍\n", encoding="utf-8")
     touch_later(copy, 20)
-    assert load(tmp_path, whatsapp(landing)) == {"messages": LOADED + 3, "quarantine": 4}
+    assert load(tmp_path, whatsapp(landing)) == {"messages": LOADED + 3, "quarantine": 2}
     chats = "select count(distinct chat_id) from raw_whatsapp.messages where manager_id = 'm02'"
-    assert rows(tmp_path, chats) == [(3,)]
+    assert rows(tmp_path, chats) == [(2,)]  # Anna Client, Sales team
 
 
 @pytest.mark.integration
@@ -357,7 +359,7 @@ def test_two_exports_of_a_chat_in_one_load_keep_the_newer_rows(tmp_path, landing
     copy = path.with_name("WhatsApp Chat with Anna Client (1).txt")
     copy.write_text(later_export(path.read_text(encoding="utf-8")), encoding="utf-8")
     touch_later(copy, 10)
-    assert load(tmp_path, whatsapp(landing)) == {"messages": LOADED + 2, "quarantine": 4}
+    assert load(tmp_path, whatsapp(landing)) == {"messages": LOADED + 2, "quarantine": 2}
     assert deleted_flag(tmp_path) == [(True, None)]
     files = (
         "select distinct landing_file from raw_whatsapp.messages where chat_id = 'm02:Anna Client'"
@@ -440,3 +442,67 @@ def test_a_whatsapp_folder_without_exports_gives_empty_tables(tmp_path, caplog):
         counts = load(tmp_path, whatsapp(landing))
     assert counts == {"messages": 0, "quarantine": 0}
     assert "whatsapp: no exports in" in caplog.text
+
+
+# ------------------------------------------------- every date layout, read exactly or refused
+
+LAYOUT_DAYS = {
+    # days over and under 12, a month change
+    "spread": [datetime(2024, 3, 8, 9, 5, 7) + timedelta(days=3 * i, hours=i) for i in range(15)],
+    # every day under 13: only the time order tells day from month
+    "under_13": [datetime(2024, m, d, 10, m + d, 5) for m in (1, 2, 3) for d in (3, 6, 9, 12)],
+}
+
+
+def layout_line(moment: datetime, order: str, sep: str, year_digits: int, clock: str) -> str:
+    year = f"{moment.year % 100:02d}" if year_digits == 2 else str(moment.year)
+    parts = {"d": f"{moment.day:02d}", "m": f"{moment.month:02d}", "y": year}
+    date = sep.join(parts[key] for key in order)
+    if clock == "24h":
+        time = moment.strftime("%H:%M")
+    elif clock == "24h:ss":
+        time = moment.strftime("%H:%M:%S")
+    else:
+        time = moment.strftime("%I:%M %p").lstrip("0").replace(" ", NNBSP)
+    if clock == "ios":
+        return f"[{date}, {moment.strftime('%H:%M:%S')}] Anna: at {moment.isoformat()}"
+    return f"{date}, {time} - Anna: at {moment.isoformat()}"
+
+
+def expected_time(moment: datetime, clock: str) -> datetime:
+    return moment if clock in ("24h:ss", "ios") else moment.replace(second=0)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("order", ["dmy", "mdy", "ymd", "ydm"])
+@pytest.mark.parametrize("sep", ["-", "/", "."])
+@pytest.mark.parametrize("year_digits", [2, 4])
+@pytest.mark.parametrize("clock", ["24h", "24h:ss", "12h", "ios"])
+@pytest.mark.parametrize("days", LAYOUT_DAYS)
+def test_every_date_layout_is_read_exactly(order, sep, year_digits, clock, days):
+    """Weeks of a chat in each layout a phone may write: every message at its own time,
+    nothing quarantined, nothing shifted."""
+    moments = LAYOUT_DAYS[days]
+    text = "\n".join(layout_line(m, order, sep, year_digits, clock) for m in moments)
+    parsed = parse_export(text + "\n", "layout.txt", "k", "UTC")
+    assert parsed.rejected == []
+    assert [m["local_time"] for m in parsed.messages] == [expected_time(m, clock) for m in moments]
+
+
+@pytest.mark.unit
+def test_year_first_two_digit_dates_are_not_read_day_first():
+    """`24-03-23` … in a file of several days is 23 March 2024, not 24 March 2023."""
+    text = "24-03-23, 10:00 - A: x\n24-03-25, 10:00 - A: y\n24-04-02, 10:00 - A: z\n"
+    dates = [m["local_time"].date() for m in parse_export(text, "f", "k", "UTC").messages]
+    assert [d.isoformat() for d in dates] == ["2024-03-23", "2024-03-25", "2024-04-02"]
+    # 3, 4 and 5 May, or 3 May, June and July: nothing in the file tells, so it is refused
+    text = "24-05-03, 10:00 - A: x\n24-06-03, 10:00 - A: y\n24-07-03, 10:00 - A: z\n"
+    with pytest.raises(UndecidableDateOrder, match="reads as dmy or ymd or ydm"):
+        parse_export(text, "f", "k", "UTC")
+
+
+@pytest.mark.unit
+def test_a_file_of_one_ambiguous_day_with_dashes_is_refused_whole():
+    """`24-03-23` alone is 23 March 2024 (yy-mm-dd) or 24 March 2023 (dd-mm-yy): no evidence."""
+    with pytest.raises(UndecidableDateOrder, match="f: cannot decide the date order"):
+        parse_export("24-03-23, 10:00 - A: x\n24-03-23, 10:05 - B: y\n", "f", "k", "UTC")

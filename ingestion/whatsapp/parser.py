@@ -12,15 +12,15 @@ Lines
 - `rest` is `Author: text` (the author runs to the first ": ") or, with no author, a system
   line (encryption notice, "X created group", "X added Y"). iOS writes such events as
   "authored" by the chat name with U+200E before the text: they are system lines too.
-- Lines before the first message that match nothing are quarantined (blank ones skipped);
-  a prefix line whose date is impossible in the file's order is quarantined, and so are the
-  continuation lines under it. The rest of the file still parses.
+- Lines before the first message that match nothing are quarantined (blank ones skipped).
+  A date that no order of day, month and year reads alongside the others refuses the whole
+  file (`UndecidableDateOrder`): a file is read exactly, never in part.
 - Bytes are the caller's business: decode UTF-8 with errors="replace" (bad bytes become
   U+FFFD in the text).
 
 Times are device-local: they are read in the given IANA zone and stored in UTC. The
-day/month order is decided per file (see `dates.decide_order`); `UndecidableDateOrder`
-names the file.
+date order is decided per file (see `dates.decide_order`); `UndecidableDateOrder` names the
+file and why.
 
 Ids: `wa:` + sha1(chat_key, local time, author, ordinal)[:20], the ordinal counting messages
 with the same local time and author in file order. A later export of the same chat (more
@@ -122,21 +122,14 @@ def _drafts(lines: list[str], file_name: str, parsed: ParsedExport) -> list[_Dra
     for no, line in enumerate(lines, 1):
         if no in matches:
             match, ios = matches[no]
-            try:
-                local = Stamp.from_match(match).to_datetime(order)
-            except ValueError as exc:
-                reason = f"impossible date/time in a {order} file: {exc}"
-                parsed.rejected.append(quarantine.record(SOURCE, file_name, no, "message", 0,
-                                                         line, reason))  # fmt: skip
-                current = None
-                continue
+            # decide_order read every prefix in this order, or refused the file
+            local = Stamp.from_match(match).to_datetime(order)
             current = _Draft(no, local, ios, [match["rest"]])
             drafts.append(current)
         elif current is not None:
             current.lines.append(line)
         elif line.strip():
-            reason = ("continues a quarantined line" if drafts
-                      else "before the first message: not a WhatsApp message line")  # fmt: skip
+            reason = "before the first message: not a WhatsApp message line"
             parsed.rejected.append(quarantine.record(SOURCE, file_name, no, "message", 0,
                                                      line, reason))  # fmt: skip
     return drafts
