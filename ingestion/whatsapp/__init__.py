@@ -4,8 +4,9 @@ The folder name is the manager who exported the chat (the phone's owner); the ma
 `whatsapp_names` and `timezone` come from `managers.csv` (a missing file: no names, times
 read in Europe/Moscow). Read through dlt's filesystem source, incrementally on the file's
 modification date: a re-exported (longer) chat dropped over the old file is read again and
-merges on `message_id`, so only its new messages are added. A file whose day/month order
-cannot be decided is quarantined whole; a bad line is quarantined alone.
+merges on `message_id`, so only its new messages are added. A file whose date order cannot
+be decided, or that holds a date no order reads, is quarantined whole, with the reason; a
+line before the first message is quarantined alone.
 """
 
 from __future__ import annotations
