@@ -1,0 +1,46 @@
+"""No secret the pipeline was given is written anywhere a run leaves files: run logs, dlt
+state and traces, the Dagster instance (run records, events), dbt artifacts, GX Data Docs,
+and the DuckDB warehouse itself.
+
+The session's builds carry the secrets: the Wazzup API key (its API is replayed) and, on
+PostgreSQL, the superuser's password, random and holding `@/:%#`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+pytestmark = [pytest.mark.warehouse, pytest.mark.postgres]
+
+
+def secrets_of(env: dict[str, str], password: str) -> set[str]:
+    given = {env["SOURCES__WAZZUP_API__API_KEY"], password} - {""}
+    # as they may be written: plain, percent-encoded (a URL), JSON-escaped
+    return given | {quote(s, safe="") for s in given} | {s.replace("/", "\\/") for s in given}
+
+
+def files_of_a_run(env: dict[str, str]) -> list[Path]:
+    roots = [Path(env[k]) for k in ("CHATSALES_STATE_DIR", "DAGSTER_HOME", "DBT_TARGET_PATH")]
+    if env["CHATSALES_WAREHOUSE"].startswith("duckdb:///"):
+        roots.append(Path(env["CHATSALES_WAREHOUSE"].removeprefix("duckdb:///")))
+    return [
+        path
+        for root in roots
+        for path in ([root] if root.is_file() else root.rglob("*"))
+        if path.is_file()
+    ]
+
+
+def test_no_secret_is_written_by_a_run(built):
+    secrets = secrets_of(built.env, built.warehouse.postgres["password"])
+    files = files_of_a_run(built.env)
+    assert len(files) > 20 and secrets
+    found = []
+    for path in files:
+        data = path.read_bytes()
+        found += [f"{path}: a {len(s)}-character secret" for s in secrets if s.encode() in data]
+    assert found == []
+    output = built.first_run.stdout + built.first_run.stderr
+    assert not [secret for secret in secrets if secret in output]
