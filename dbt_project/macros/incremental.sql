@@ -41,21 +41,12 @@
 {%- endmacro %}
 
 
-
 {#
     One row per reporting grain: the first period an incremental mart recomputes, the one
     holding `recompute_from` (a timestamptz expression); every later period is recomputed too.
     Medians and percentiles stay exact because each recomputed period is rebuilt from all of
     its rows: a year grain re-reads its whole year, never all history.
 #}
-{% macro join_recomputed_periods(relation) %}
-    inner join recomputed_periods
-        on
-            {{ relation }}.grain = recomputed_periods.grain
-            and {{ relation }}.period_start >= recomputed_periods.period_from
-{% endmacro %}
-
-
 {% macro recomputed_periods(recompute_from) %}
     {% for grain in reporting_grains() %}
         select
@@ -63,4 +54,12 @@
             {{ period_start(grain, recompute_from) }} as period_from
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
+{% endmacro %}
+
+
+{% macro join_recomputed_periods(relation) %}
+    inner join recomputed_periods
+        on
+            {{ relation }}.grain = recomputed_periods.grain
+            and {{ relation }}.period_start >= recomputed_periods.period_from
 {% endmacro %}
