@@ -26,6 +26,9 @@ def test_dlt_tables_are_the_dbt_sources(defs):
     staging = graph.get(AssetKey(["staging", "stg_wazzup__messages"]))
     assert AssetKey(["raw_wazzup", "messages"]) in staging.parent_keys
     assert graph.get(AssetKey(["raw_wazzup", "messages"])).is_materializable
+    # the hypotheses of interventions.csv: a table of the directory source, read by staging
+    interventions = graph.get(AssetKey(["staging", "stg_directory__interventions"]))
+    assert AssetKey(["raw_directory", "interventions"]) in interventions.parent_keys
 
 
 def test_marts_and_checks_are_assets(defs):

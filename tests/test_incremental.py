@@ -5,11 +5,14 @@ Per engine, one warehouse is built from the demo's first three months, then the 
 month's webhooks land and `chatsales run` runs again (incremental). A copy is rebuilt with
 `chatsales run --full-refresh` and every message-derived table and mart is compared both ways.
 Before the second run the test tampers with rows the run must not touch (an old chat, old
-periods of the marts): a full rebuild would undo the edits, an incremental run keeps them.
+periods of the marts): a full rebuild would undo the edits, an incremental run keeps them. It
+also edits one hypothesis and adds another in the landing folder's interventions.csv, as the
+head of sales does: the incremental run measures both, as the full refresh does.
 """
 
 from __future__ import annotations
 
+import csv
 import shutil
 from collections import Counter
 from dataclasses import dataclass
@@ -45,6 +48,11 @@ COMPARED_TABLES = [
 ENGINES = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
 TAMPERED_TEXT = "tampered by the test"
 TAMPERED_NUMBER = 777777  # passes every data test, unlike any real value
+# A team event whose after window ends in the late month (complete only once it lands), added
+# to interventions.csv before the second run, and a demo event whose description is edited.
+ADDED_INTERVENTION = "team_autumn_push,2025-09-22,all,campaign,Autumn push,,won_deals,up"
+EDITED_INTERVENTION = "m04_new_crm"
+EDITED_DESCRIPTION = "Edited by the head of sales"
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ def _tampered_rows(untouched_message_id: str) -> list[Tampered]:
             f"period_start < '2025-08-01' and {_ANOMALY_KEY} = "
             f"(select min({_ANOMALY_KEY}) from marts.mart_anomalies)",
         ),
-        # the seed's events are all in 2026: their windows hold no day of the test's months, and
+        # the demo's events are all in 2026: their windows hold no day of the test's months, and
         # lie wholly after the data before and after the late month (the same completeness)
         Tampered(
             "marts.mart_interventions",
@@ -115,6 +123,22 @@ def _write(target: Warehouse, tampered: Tampered, value: object) -> None:
     _execute(
         target, f"update {tampered.table} set {tampered.column} = {literal} where {tampered.where}"
     )
+
+
+def _edit_interventions(landing: Path) -> None:
+    """What a head of sales does in the landing file: edit a description, add a row."""
+    path = landing / "interventions.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        header, rows = reader.fieldnames, list(reader)
+    for row in rows:
+        if row["intervention_id"] == EDITED_INTERVENTION:
+            row["description"] = EDITED_DESCRIPTION
+    rows.append(dict(zip(header, next(csv.reader([ADDED_INTERVENTION])), strict=True)))
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _oldest_message(target: Warehouse) -> str:
@@ -182,6 +206,7 @@ def _build_incrementally(databases: Databases, landing: Path) -> dict:
         _write(target, row, _value(row))
 
     shutil.move(parked, late_file)
+    _edit_interventions(landing)
     run_cli_ok(["run"], env)
     after_daily_run = {row: _read(target, row) for row in tampered}
     for row, value in originals.items():
@@ -233,6 +258,21 @@ def test_the_late_month_arrived(incremental_build):
         incremental_build["incremental"],
     )[0][0]
     assert late > 100
+
+
+def test_the_daily_run_measures_the_edited_and_added_interventions(incremental_build):
+    rows = query(
+        "select intervention_id, metric, description, status, is_as_expected "
+        "from marts.mart_interventions where intervention_id in "
+        f"('{EDITED_INTERVENTION}', 'team_autumn_push')",
+        incremental_build["incremental"],
+    )
+    edited = [r for r in rows if r[0] == EDITED_INTERVENTION]
+    added = {r[1]: r for r in rows if r[0] == "team_autumn_push"}
+    assert len(edited) == 7 and {r[2] for r in edited} == {EDITED_DESCRIPTION}
+    assert {r[3] for r in edited} == {"not_enough_data"}  # its windows are in 2026
+    assert len(added) == 7 and added["won_deals"][3] == "measured"  # the late month completed it
+    assert added["won_deals"][4] is not None and added["new_dialogs"][4] is None
 
 
 @pytest.mark.parametrize("table", COMPARED_TABLES)

@@ -118,14 +118,18 @@ def test_unconfigured_sources_are_skipped_with_empty_tables(tmp_path, caplog):
     assert crm == {
         "leads": 0, "users": 0, "contacts": 0, "pipeline_statuses": 0, "quarantine": 0
     }  # fmt: skip
-    assert managers == {"managers": 0, "manager_identities": 0, "quarantine": 0}
+    assert managers == {
+        "managers": 0, "manager_identities": 0, "interventions": 0, "quarantine": 0
+    }  # fmt: skip
     assert "wazzup: no landing folder" in caplog.text
     assert "amocrm: no API settings" in caplog.text
 
 
 def test_managers_csv_identities_and_quarantine(tmp_path, landing):
     counts = load(tmp_path, directory(landing))
-    assert counts == {"managers": 2, "manager_identities": 7, "quarantine": 2}
+    assert counts == {
+        "managers": 2, "manager_identities": 7, "interventions": 0, "quarantine": 2
+    }  # fmt: skip
     identities = rows(
         tmp_path,
         "select identity_kind, identity_value from raw_directory.manager_identities "

@@ -1,19 +1,18 @@
-"""mart_interventions: the demo company's dated events measured 28 days before vs after."""
+"""mart_interventions: the demo company's dated events (its landing folder's interventions.csv,
+written by `chatsales demo`) measured 28 days before vs after, and its hypotheses read."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 
+from chatsales.app.demo.generator import INTERVENTIONS
 from chatsales.core.warehouse import query
 
 from .support.comparable_rows import comparable_rows
+from .support.demo_landing import added_intervention_id
 
 pytestmark = pytest.mark.warehouse
 
-SEED = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "interventions.csv"
 METRICS = {
     "new_dialogs",
     "won_deals",
@@ -26,13 +25,14 @@ METRICS = {
 COLUMNS = (
     "metric, before_value, after_value, pct_change, before_successes, before_trials, "
     "after_successes, after_trials, is_significant, is_before_window_complete, "
-    "is_after_window_complete"
+    "is_after_window_complete, expected_metric, expected_direction, observed_direction, "
+    "is_as_expected, status"
 )
 
 
 def seed_ids() -> set[str]:
-    with SEED.open(encoding="utf-8") as f:
-        return {row["intervention_id"] for row in csv.DictReader(f)}
+    """The demo company's events, as `chatsales demo` writes them into interventions.csv."""
+    return {row[0] for row in INTERVENTIONS}
 
 
 def measured(built, intervention_id: str) -> dict[str, dict]:
@@ -98,13 +98,37 @@ def test_m01_script_is_measured_not_assumed(story):
     assert m01["conversion_rate"]["is_significant"] is False
 
 
+def test_every_demo_hypothesis_is_measured_and_read(story):
+    for intervention_id, metrics in story.items():
+        [expected_metric] = {row["expected_metric"] for row in metrics.values()}
+        judged = [row["metric"] for row in metrics.values() if row["is_as_expected"] is not None]
+        assert judged == [expected_metric], intervention_id
+        for row in metrics.values():
+            defined = row["before_value"] is not None and row["after_value"] is not None
+            assert row["status"] == ("measured" if defined else "not_enough_data")
+            assert (row["observed_direction"] is None) == (not defined)
+
+
+def test_the_hypotheses_read_as_the_stories_planted(story):
+    def held(intervention_id: str) -> bool:
+        [row] = [r for r in story[intervention_id].values() if r["is_as_expected"] is not None]
+        return row["is_as_expected"]
+
+    assert held("campaign_june_2026")  # the flood of cold dialogs: new dialogs up
+    assert held("campaign_june_2026_end")  # conversion recovers
+    assert held("m03_extra_traffic")  # twice the dialogs
+    assert not held("m04_new_crm")  # expected faster answers; she answers twice as slowly
+    assert story["m04_new_crm"]["response_time_median_s"]["observed_direction"] == "up"
+
+
 def test_mart_interventions_builds(built):
     rows = query(
-        "select intervention_id, metric, is_after_window_complete from marts.mart_interventions",
+        "select intervention_id, metric, is_after_window_complete from marts.mart_interventions "
+        f"where intervention_id <> '{added_intervention_id()}'",
         built.warehouse,
     )
     assert {(i, m) for i, m, _ in rows} == {(i, m) for i in seed_ids() for m in METRICS}
-    # the small demo ends in 2025-10, before every event: nothing can be judged yet
+    # the small demo ends in 2025-10, before every demo event: nothing can be judged yet
     assert not any(complete for _, _, complete in rows)
 
 

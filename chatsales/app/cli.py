@@ -71,6 +71,31 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_intervention_add(args: argparse.Namespace) -> int:
+    from ingestion.directory import ManagerDirectory
+    from ingestion.directory import interventions as intervention_file
+
+    landing = Path(args.landing) if args.landing else landing_dir()
+    path = landing / intervention_file.FILE_NAME
+    row = {
+        "intervention_id": args.id, "event_date": args.date, "manager_id": args.manager,
+        "kind": args.kind, "title": args.title, "description": args.description,
+        "expected_metric": args.expected_metric, "expected_direction": args.expected_direction,
+    }  # fmt: skip
+    managers = set(ManagerDirectory.read(landing / "managers.csv").managers)
+    try:
+        added, is_new = intervention_file.add(path, row, managers)
+    except intervention_file.InterventionRejected as exc:
+        print(f"✗ not added: {exc}", file=sys.stderr)
+        return 2
+    state = "added" if is_new else "already there"
+    expect = f"expect {added['expected_metric']} {added['expected_direction']}"
+    print(f"✓ {state}: {added['intervention_id']} "
+          f"({added['event_date']}, {added['manager_id']}, {expect}) in {path}")  # fmt: skip
+    print("The next `chatsales run` measures it (mart_interventions).")
+    return 0
+
+
 def cmd_receiver(args: argparse.Namespace) -> int:
     from chatsales.app.receiver import serve
 
@@ -140,6 +165,26 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("--manager", required=True, help="manager_id from managers.csv")
     imported.add_argument("--landing", help="landing folder (default: CHATSALES_LANDING)")
     imported.set_defaults(handler=cmd_import)
+
+    intervention = commands.add_parser(
+        "intervention", help="hypotheses: dated events whose effect mart_interventions measures"
+    )
+    intervention_actions = intervention.add_subparsers(dest="action", required=True)
+    add = intervention_actions.add_parser(
+        "add", help="add a row to <landing>/interventions.csv (measured by the next run)"
+    )
+    add.add_argument("--date", required=True, help="YYYY-MM-DD, the first day of the change")
+    add.add_argument("--manager", required=True, help="manager_id from managers.csv, or all")
+    add.add_argument("--kind", required=True, help="script, training, team_change, campaign, other")
+    add.add_argument("--title", required=True, help="one line naming the event")
+    add.add_argument("--description", default="", help="optional details")
+    add.add_argument(
+        "--expected-metric", required=True, help="the metric it should move, e.g. conversion_rate"
+    )
+    add.add_argument("--expected-direction", required=True, help="up or down")
+    add.add_argument("--id", default="", help="intervention_id (default: date_manager_title)")
+    add.add_argument("--landing", help="landing folder (default: CHATSALES_LANDING)")
+    add.set_defaults(handler=cmd_intervention_add)
 
     receiver = commands.add_parser(
         "receiver", help="receive Wazzup webhooks into the landing folder (token from env)"

@@ -1,8 +1,10 @@
-"""The manager directory: `<landing>/managers.csv`, the identity map of the warehouse.
+"""The manager directory: `<landing>/managers.csv`, the identity map of the warehouse, and
+`<landing>/interventions.csv`, the hypotheses to measure (see `interventions.py`).
 
 Columns: manager_id, name, crm_user_id, wazzup_channel_ids, telegram_user_ids,
 whatsapp_names, timezone, active (several values in a cell separated by `;`). Its
-`manager_id` is the manager_id everywhere in the marts. Replaced whole on every load.
+`manager_id` is the manager_id everywhere in the marts. Both files are replaced whole on
+every load; their bad rows share the source's quarantine.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pyarrow as pa
 from chatsales.core.settings import reporting_timezone
 
 from .. import quarantine
+from . import interventions as intervention_file
 
 log = logging.getLogger(__name__)
 
@@ -141,16 +144,23 @@ def read_managers(path: Path) -> tuple[list[dict], list[dict], list[dict]]:
 
 @dlt.source(name="directory")
 def directory(landing_dir: str | Path):
-    """Managers and their identities (CRM user, Wazzup channels, Telegram ids, WhatsApp names)."""
+    """Managers and their identities (CRM user, Wazzup channels, Telegram ids, WhatsApp names),
+    and the interventions to measure."""
     path = Path(landing_dir) / "managers.csv"
+    interventions_path = Path(landing_dir) / intervention_file.FILE_NAME
 
     @functools.cache
-    def contents() -> tuple[list[dict], list[dict], list[dict]]:
-        # read when the load runs (not when the source is built), once for the three tables
+    def contents() -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+        # read when the load runs (not when the source is built), once for the four tables
         if path.is_file():
-            return read_managers(path)
-        log.info("directory: no %s, skipped (every message will be 'unassigned')", path)
-        return [], [], []
+            managers, identities, rejected = read_managers(path)
+        else:
+            log.info("directory: no %s, skipped (every message will be 'unassigned')", path)
+            managers, identities, rejected = [], [], []
+        events, bad_events = intervention_file.read_interventions(
+            interventions_path, {m["manager_id"] for m in managers}
+        )
+        return managers, identities, events, rejected + bad_events
 
     @dlt.resource(name="managers", primary_key="manager_id", write_disposition="replace")
     def managers() -> Iterator[pa.Table]:
@@ -160,9 +170,15 @@ def directory(landing_dir: str | Path):
     def manager_identities() -> Iterator[pa.Table]:
         yield pa.Table.from_pylist(contents()[1], schema=IDENTITIES_SCHEMA)
 
-    # replaced like the file itself: a row fixed in managers.csv leaves the quarantine
+    # no file: an empty table (no interventions), not an error
+    @dlt.resource(name="interventions", primary_key="intervention_id", write_disposition="replace")
+    def interventions() -> Iterator[pa.Table]:
+        yield intervention_file.table(contents()[2])
+
+    # replaced like the files themselves: a row fixed in managers.csv or interventions.csv
+    # leaves the quarantine
     @dlt.resource(name="quarantine", write_disposition="replace")
     def rejected_rows() -> Iterator[pa.Table]:
-        yield quarantine.table(contents()[2])
+        yield quarantine.table(contents()[3])
 
-    return managers, manager_identities, rejected_rows
+    return managers, manager_identities, interventions, rejected_rows

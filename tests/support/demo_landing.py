@@ -23,6 +23,23 @@ IMPORTED_EXPORTS = [
     ("whatsapp", FIXTURES / "whatsapp/landing/whatsapp/m01/Чат WhatsApp с Анна Клиентова.txt"),
     ("telegram", FIXTURES / "telegram/landing/telegram/igor/chat_anna_2024-03-13.json"),
 ]
+# A hypothesis the head of sales adds with `chatsales intervention add` (into the landing file),
+# inside the demo's months so both windows are complete: mart_interventions measures it.
+ADDED_INTERVENTION = {
+    "--date": "2025-08-18", "--manager": "m02", "--kind": "training",
+    "--title": "Быстрые ответы: тренинг", "--description": "m02 trained to answer within minutes",
+    "--expected-metric": "response_time_median_s", "--expected-direction": "down",
+}  # fmt: skip
+
+
+def added_intervention_id() -> str:
+    """The id `chatsales intervention add` derives for ADDED_INTERVENTION."""
+    from ingestion.directory.interventions import slug
+
+    args = ADDED_INTERVENTION
+    return slug(args["--date"], args["--manager"], args["--title"])
+
+
 UNMAPPED_CHANNEL = "00000000-dead-4bee-8000-000000000000"
 PROBLEM_WEBHOOKS = [
     {"messages": [{"messageId": "stray-1", "dateTime": "2025-08-04T09:00:00.000Z",
@@ -37,6 +54,8 @@ def write_demo_landing(landing: Path, env: dict[str, str]) -> Path:
     # the demo records where its history starts in a state dir: not the checkout's
     state = {"CHATSALES_STATE_DIR": str(landing.with_name(f"{landing.name}-demo-state"))}
     run_cli_ok(["demo", *DEMO_ARGS, "--landing", str(landing)], {**env, **state})
+    added = [item for pair in ADDED_INTERVENTION.items() for item in pair]
+    run_cli_ok(["intervention", "add", *added, "--landing", str(landing)], env)
     for kind, path in IMPORTED_EXPORTS:
         run_cli_ok(["import", kind, str(path), "--manager", "m01", "--landing", str(landing)], env)
     lines = [

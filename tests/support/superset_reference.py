@@ -403,6 +403,7 @@ LEFT JOIN marts.dim_managers AS d ON d.manager_id = a.manager_id
 SELECT
   i.event_date,
   i.title,
+  i.description,
   i.kind,
   COALESCE(d.manager_name, '{TEAM}') AS manager_name,
   i.metric,
@@ -410,7 +411,12 @@ SELECT
   i.after_value,
   i.abs_change,
   i.pct_change,
-  i.is_significant
+  i.is_significant,
+  i.expected_metric,
+  i.expected_direction,
+  i.observed_direction,
+  i.is_as_expected,
+  i.status
 FROM marts.mart_interventions AS i
 LEFT JOIN marts.dim_managers AS d ON d.manager_id = i.manager_id
 ORDER BY i.event_date DESC, i.intervention_id, i.metric

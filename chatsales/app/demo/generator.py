@@ -23,8 +23,31 @@ MANAGERS_HEADER = (
     "timezone",
     "active",
 )
+# The demo company's hypotheses (dated events and what each should move), as the head of sales
+# would enter them: the stories of stories.py they match are measured in mart_interventions.
+INTERVENTIONS_HEADER = (
+    "intervention_id", "event_date", "manager_id", "kind", "title", "description",
+    "expected_metric", "expected_direction",
+)  # fmt: skip
+INTERVENTIONS = (
+    ("m01_objection_script", "2026-03-02", "m01", "script", "New 'too expensive' objection script",
+     "Алексей (m01) answers price objections with the new script from today.",
+     "conversion_rate", "up"),
+    ("campaign_june_2026", "2026-06-01", "all", "campaign", "June ad campaign",
+     "Targeted ads (deal tag акция-июнь) bring a flood of cold leads for the whole of June, "
+     "handled by m01, m02, m07 and m08.", "new_dialogs", "up"),
+    ("campaign_june_2026_end", "2026-07-01", "all", "campaign", "June ad campaign ends",
+     "The June ads are switched off: back to the usual warm traffic.", "conversion_rate", "up"),
+    ("m03_extra_traffic", "2026-09-01", "m03", "team_change", "m03 takes over extra traffic",
+     "Дмитрий (m03) takes over a second inbound line on top of his own: about twice his usual "
+     "dialogs.", "new_dialogs", "up"),
+    ("m04_new_crm", "2026-09-01", "m04", "other", "m04 moved to the new CRM",
+     "Елена (m04) works in the new CRM from today; her traffic stays the same.",
+     "response_time_median_s", "down"),
+)  # fmt: skip
 OWNED_GLOBS = (
     "managers.csv",
+    "interventions.csv",
     "wazzup/[0-9][0-9][0-9][0-9]-[0-9][0-9].jsonl",
     "amocrm/leads_page_[0-9][0-9][0-9][0-9].json",
     "amocrm/users.json",
@@ -61,6 +84,7 @@ def generate_demo(
     bounds = month_starts(months)
     managers = build_managers(rng)
     files = [_write_managers(landing / "managers.csv", managers)]
+    files.append(_write_interventions(landing / "interventions.csv"))
 
     plans = plan_dialogs(managers, rng, scale, months)
     sim = Simulator(rng, months, bounds[-1])
@@ -86,6 +110,14 @@ def generate_demo(
         files_written=len(files),
         first_day=local_day(bounds[0]),
     )
+
+
+def _write_interventions(path: Path) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(INTERVENTIONS_HEADER)
+        writer.writerows(INTERVENTIONS)
+    return path
 
 
 def _write_managers(path: Path, managers: list[Manager]) -> Path:

@@ -2,15 +2,21 @@
     materialized='incremental',
     unique_key=['intervention_id'],
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     post_hook=[
         "delete from {{ this }} where metric is null",
-        "{{ keep_inputs(intervention_inputs(ref('mart_manager_metrics'), ref('stg_seeds__interventions'))) }}",
+        "{{ keep_inputs(intervention_inputs(ref('mart_manager_metrics'), ref('stg_directory__interventions'))) }}",
     ],
 ) }}
 -- depends_on: {{ ref('mart_manager_metrics') }}
-{#- an incremental run compares the window days with those it measured last time (none kept: measure all) -#}
-{%- set inputs_kept = kept_inputs() if is_incremental() else none -%}
+{#- the hypothesis columns: a table from before them is measured again whole, and gains them -#}
+{%- set hypothesis_columns = ['description', 'expected_metric', 'expected_direction'] -%}
+{%- set columns_missing = stored_columns_missing(
+    hypothesis_columns + ['observed_direction', 'is_as_expected', 'status']
+) if is_incremental() else [] -%}
+{#- an incremental run compares the window days with those it measured last time (none kept, or
+    a table without the hypothesis columns: measure all) -#}
+{%- set inputs_kept = kept_inputs() if is_incremental() and not columns_missing else none -%}
 {% set window_days = intervention_window_days() %}
 {%- set columns = [
     ('intervention_id', 'varchar'), ('event_date', 'date'), ('manager_id', 'varchar'), ('kind', 'varchar'),
@@ -19,11 +25,13 @@
     ('after_value', 'double precision'), ('abs_change', 'double precision'), ('pct_change', 'double precision'),
     ('before_successes', 'bigint'), ('before_trials', 'bigint'), ('after_successes', 'bigint'),
     ('after_trials', 'bigint'), ('is_significant', 'boolean'), ('is_before_window_complete', 'boolean'),
-    ('is_after_window_complete', 'boolean'),
+    ('is_after_window_complete', 'boolean'), ('description', 'varchar'), ('expected_metric', 'varchar'),
+    ('expected_direction', 'varchar'), ('observed_direction', 'varchar'), ('is_as_expected', 'boolean'),
+    ('status', 'varchar'),
 ] -%}
-{%- set measured_relations = {'measured_rows': columns | map(attribute=0) | list} -%}
+{%- set measured_relations = {'judged_rows': columns | map(attribute=0) | list} -%}
 {%- if is_incremental() -%}
-    {#- a row without metric per event gone from the seed (see final) -#}
+    {#- a row without metric per event gone from interventions.csv (see final) -#}
     {%- do measured_relations.update({'gone_interventions': ['intervention_id']}) -%}
 {%- endif %}
 {% set sla_seconds = var('response_sla_minutes') * 60 %}
@@ -36,7 +44,7 @@ with
 
 interventions as (
 
-    select * from {{ ref('stg_seeds__interventions') }}
+    select * from {{ ref('stg_directory__interventions') }}
 
 ),
 
@@ -58,6 +66,9 @@ intervention_windows as (
         interventions.manager_id,
         interventions.kind,
         interventions.title,
+        interventions.description,
+        interventions.expected_metric,
+        interventions.expected_direction,
         interventions.event_date - {{ window_days }} as before_window_start,
         interventions.event_date + {{ window_days - 1 }} as after_window_end,
         coalesce(data_span.first_data_date <= interventions.event_date - {{ window_days }}, false)
@@ -73,14 +84,19 @@ intervention_windows as (
 
     stored as (
 
-    -- what this mart measured last time: each event as the seed had it, the window length and
-    -- whether the windows were complete
+    -- what this mart measured last time: each event as interventions.csv had it, the window
+    -- length and whether the windows were complete
         select distinct
             intervention_id,
             event_date,
             manager_id,
             kind,
             title,
+            {% if not columns_missing %}
+                {% for column in hypothesis_columns %}
+                    {{ column }},
+                {% endfor %}
+            {% endif %}
             window_days,
             is_before_window_complete,
             is_after_window_complete
@@ -132,8 +148,8 @@ intervention_windows as (
 
     recomputed_interventions as (
 
-    -- events new, edited or gone in the seed, measured with another window length, or whose
-    -- windows became complete
+    -- events new, edited or gone in interventions.csv, measured with another window length, or
+    -- whose windows became complete
         select coalesce(intervention_windows.intervention_id, stored.intervention_id) as intervention_id
         from intervention_windows
         full outer join stored
@@ -145,6 +161,11 @@ intervention_windows as (
             or intervention_windows.manager_id is distinct from stored.manager_id
             or intervention_windows.kind is distinct from stored.kind
             or intervention_windows.title is distinct from stored.title
+            {% if not columns_missing %}
+                {% for column in hypothesis_columns %}
+                    or intervention_windows.{{ column }} is distinct from stored.{{ column }}
+                {% endfor %}
+            {% endif %}
             or stored.window_days is distinct from {{ window_days }}
             or intervention_windows.is_before_window_complete is distinct from stored.is_before_window_complete
             or intervention_windows.is_after_window_complete is distinct from stored.is_after_window_complete
@@ -321,6 +342,9 @@ compared as (
         measured.manager_id,
         measured.kind,
         measured.title,
+        measured.description,
+        measured.expected_metric,
+        measured.expected_direction,
         measured.before_window_start,
         measured.after_window_end,
         before_window.metric,
@@ -373,8 +397,26 @@ measured_rows as (
         after_trials,
         is_significant,
         is_before_window_complete,
-        is_after_window_complete
+        is_after_window_complete,
+        description,
+        expected_metric,
+        expected_direction,
+        {{ intervention_observed_direction('after_value', 'before_value') }} as observed_direction,
+        {{ intervention_status(
+            'before_value', 'after_value', 'is_before_window_complete', 'is_after_window_complete'
+        ) }} as status
     from compared
+
+),
+
+judged_rows as (
+
+    select
+        measured_rows.*,
+        {{ intervention_is_as_expected(
+            'metric', 'expected_metric', 'status', 'observed_direction', 'expected_direction'
+        ) }} as is_as_expected
+    from measured_rows
 
 ),
 
@@ -396,7 +438,7 @@ measured_rows as (
 
 final as (
 
-    -- the measured events' rows, and one row without metric per event gone from the seed, so
+    -- the measured events' rows, and one row without metric per event gone from the file, so
     -- delete+insert clears its rows; the post-hook deletes those rows
     {{ union_by_columns(columns, measured_relations) }}
 

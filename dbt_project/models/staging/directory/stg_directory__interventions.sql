@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ ref('interventions') }}
+    select * from {{ source('raw_directory', 'interventions') }}
 
 ),
 
@@ -11,13 +11,15 @@ renamed as (
     select
 
         ---------- ids
-        trim(intervention_id) as intervention_id,
-        coalesce(nullif(trim(manager_id), ''), 'all') as manager_id,
+        intervention_id,
+        manager_id,
 
         ---------- strings
-        lower(trim(kind)) as kind,
+        kind,
         title,
         description,
+        expected_metric,
+        expected_direction,
 
         ---------- dates
         cast(event_date as date) as event_date
