@@ -359,7 +359,9 @@ SELECT
   m.conversion_rate,
   m.conversion_ci_low,
   m.conversion_ci_high,
-  {_change("conversion_rate", "abs_change")} AS conversion_change_pp
+  {_change("conversion_rate", "abs_change")} AS conversion_change_pp,
+  m.cohort_conversion_rate,
+  m.cohort_conversion_status
 FROM marts.mart_manager_metrics AS m
 {NAMES}
 WHERE m.grain = 'month' AND m.channel = 'all' AND m.manager_id <> 'all'
