@@ -383,8 +383,11 @@ SELECT
   a.grain,
   COALESCE(d.manager_name, '{TEAM}') AS manager_name,
   a.kind,
+  a.judged_by,
+  CAST(a.standing_since AS VARCHAR) AS "Standing since / С какого периода",
   a.reason_en,
   a.reason_ru,
+  a.severity AS max_severity,
   a.value AS "Value / Значение",
   a.expected_low AS "Expected from / Норма от",
   a.expected_high AS "Expected to / Норма до"
