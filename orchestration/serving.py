@@ -21,12 +21,14 @@ SCHEMA = "marts"
 SERVED_TABLES = (
     "dim_managers",
     "fct_deals",
+    "fct_deal_channels",
     "fct_dialogs",
     "fct_waits",
     "mart_manager_metrics",
     "mart_period_comparison",
     "mart_anomalies",
     "mart_interventions",
+    "mart_message_norms",
 )
 
 

@@ -3,6 +3,8 @@ makes), equal the same question asked of the marts directly, on both warehouses.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import pytest
 import yaml
 
@@ -72,3 +74,20 @@ def test_a_big_numbers_delta_is_the_change_in_the_period_comparison_mart(superse
         f"AND metric = '{metric}' ORDER BY period_start DESC LIMIT 1"
     )
     assert shown == pytest.approx(expected["change"], abs=5e-5)
+
+
+ANOMALIES = "da438a47-e9b5-5a03-8e56-ff765150af68"
+
+
+@pytest.mark.superset
+def test_the_anomalies_table_puts_the_most_severe_first_then_the_latest(superset, admin, chart_ids):
+    answer = admin.get(f"{superset.url}/api/v1/chart/{chart_ids[ANOMALIES]}/data/", timeout=120)
+    rows = answer.json()["result"][0]["data"]
+    assert rows and {"judged_by", "max_severity"} <= set(rows[0])
+    # the sort key rounds severity to 0.1 (half up, as SQL's ROUND of a NUMERIC)
+    tenth = [
+        Decimal(str(row["max_severity"] or 0)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        for row in rows
+    ]
+    order = [(s, row["period_start"]) for s, row in zip(tenth, rows, strict=True)]
+    assert order == sorted(order, reverse=True)

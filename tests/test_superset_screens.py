@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -69,9 +70,9 @@ def _logged_in_page(superset, username: str):
         yield page
 
 
-def _render(page, superset, slug: str, expected: int, png: Path) -> dict:
+def _render(page, superset, slug: str, expected: int, png: Path, query: str = "") -> dict:
     """Open a dashboard, wait for its charts, photograph it; the charts not drawn."""
-    page.goto(f"{superset.url}/superset/dashboard/{slug}/?standalone=1")
+    page.goto(f"{superset.url}/superset/dashboard/{slug}/?standalone=1{query}")
     states = _settled_states(page, expected)
     page.screenshot(path=str(png), full_page=True)
     bad = {title: state for title, state in states.items() if state != "drawn"}
@@ -112,3 +113,33 @@ def test_a_manager_sees_only_themselves_on_the_managers_dashboard(superset_duckd
         text = page.inner_text("body")
     others = [name for manager, name in names.items() if manager != "m01" and name in text]
     assert names["m01"] in text and not others
+
+
+def _picked_channel(channel: str) -> str:
+    """The dashboard URL's native filter state (rison) with the Conversion channel picked."""
+    name = "NATIVE_FILTER-conversion-channel"
+    state = (
+        f"({name}:(extraFormData:(filters:!((col:channel,op:IN,val:!({channel})))),"
+        f"filterState:(value:!({channel})),id:{name}))"
+    )
+    return f"&native_filters={quote(state, safe='')}"
+
+
+@needs_chromium
+def test_the_conversion_dashboard_follows_a_picked_channel(superset_duckdb):
+    """Telegram picked: every chart draws Telegram's rows. Instagram picked: its chats link
+    to no CRM contact, so the won-deals table says no_contact_link where a cohort
+    conversion would be, and the cohort line has nothing to draw rather than a 0."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    expected = _chart_counts(superset_duckdb)["conversion"]
+    with _logged_in_page(superset_duckdb, "head") as page:
+        png = ARTIFACTS / "conversion_telegram.png"
+        bad = _render(
+            page, superset_duckdb, "conversion", expected, png, _picked_channel("telegram")
+        )
+        assert not bad, f"{bad}\n{superset_duckdb.log_tail()}"
+        png = ARTIFACTS / "conversion_instagram.png"
+        query = _picked_channel("instagram")
+        bad = _render(page, superset_duckdb, "conversion", expected, png, query)
+        assert not [state for state in bad.values() if state.startswith("error")], bad
+        assert "no_contact_link" in page.inner_text("body")

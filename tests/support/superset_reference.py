@@ -42,6 +42,9 @@ from decimal import Decimal
 REL_TOL = 1e-9
 ABS_TOL = 1e-6
 TEAM = "Team / Команда"
+# where a manager's messages per dialog stands against the normal range (mart_message_norms)
+BELOW, INSIDE, ABOVE = "below / ниже нормы", "inside / в норме", "above / выше нормы"
+NO_NORM = "no norm / нет нормы"
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,40 @@ WHERE m.grain = 'month' AND m.channel = 'all' AND m.manager_id <> 'all'
         # the chart sums the manager's per-channel DAY rows by month; the manager's month row
         (_per_manager("month", "m.new_dialogs"),),
     ),
+    "c2fd4385-52e9-59ac-a8ac-6f71c47bfcc9": Reference(
+        "Which managers write more or fewer messages per dialog than their normal range, month "
+        "by month?",
+        "table",
+        "managers",
+        # the value from mart_manager_metrics, the range from mart_message_norms
+        (
+            Query(
+                f"""
+SELECT
+  n.period_start,
+  d.manager_name,
+  CASE
+    WHEN n.norm_low IS NULL OR n.norm_high IS NULL THEN '{NO_NORM}'
+    WHEN m.messages_per_dialog < n.norm_low THEN '{BELOW}'
+    WHEN m.messages_per_dialog > n.norm_high THEN '{ABOVE}'
+    ELSE '{INSIDE}'
+  END AS standing,
+  n.norm_rule,
+  m.messages_per_dialog,
+  n.norm_low,
+  n.norm_high,
+  n.team_median
+FROM marts.mart_message_norms AS n
+JOIN marts.mart_manager_metrics AS m
+  ON m.grain = n.grain AND m.period_start = n.period_start AND m.manager_id = n.manager_id
+  AND m.channel = 'all'
+JOIN marts.dim_managers AS d ON d.manager_id = n.manager_id
+WHERE n.grain = 'month'
+""",
+                ("period_start", "manager_name"),
+            ),
+        ),
+    ),
     # ---------------------------------------- Response time and load (response-time-and-load)
     "f42ce0c8-ef58-528c-90be-1decfa2147d3": Reference(
         "Is the team slower because it is busier? Weekly median and p90 response time against "
@@ -359,7 +396,9 @@ SELECT
   m.conversion_rate,
   m.conversion_ci_low,
   m.conversion_ci_high,
-  {_change("conversion_rate", "abs_change")} AS conversion_change_pp
+  {_change("conversion_rate", "abs_change")} AS conversion_change_pp,
+  m.cohort_conversion_rate,
+  m.cohort_conversion_status
 FROM marts.mart_manager_metrics AS m
 {NAMES}
 WHERE m.grain = 'month' AND m.channel = 'all' AND m.manager_id <> 'all'
@@ -381,8 +420,11 @@ SELECT
   a.grain,
   COALESCE(d.manager_name, '{TEAM}') AS manager_name,
   a.kind,
+  a.judged_by,
+  CAST(a.standing_since AS VARCHAR) AS "Standing since / С какого периода",
   a.reason_en,
   a.reason_ru,
+  a.severity AS max_severity,
   a.value AS "Value / Значение",
   a.expected_low AS "Expected from / Норма от",
   a.expected_high AS "Expected to / Норма до"

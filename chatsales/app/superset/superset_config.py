@@ -18,7 +18,8 @@ WTF_CSRF_ENABLED = True
 PUBLIC_ROLE_LIKE = None
 
 FEATURE_FLAGS = {
-    # the Manager role's row-level security clause uses {{ current_username() }}
+    # the Manager role's row-level security clause uses {{ current_username() }}, the
+    # Conversion charts' where-clause {{ filter_values("channel") }} (the picked channel)
     "ENABLE_TEMPLATE_PROCESSING": True,
     "DASHBOARD_NATIVE_FILTERS": True,
     "ALERT_REPORTS": False,
