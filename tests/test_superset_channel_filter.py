@@ -1,4 +1,7 @@
-"""The Conversion dashboard's channel filter. Its charts keep the team's (channel 'all')
+"""Charts that show one pick of a dashboard filter: the Conversion dashboard's channel, and
+the Managers dashboard's normal-range chart, one manager at a time.
+
+The Conversion dashboard's channel filter. Its charts keep the team's (channel 'all')
 rows unless the head of sales picks a channel: then they show that channel's rows, through a
 Jinja where-clause that only lets a known channel through. Checked through the chart-data
 API with the native filter applied as the dashboard sends it (its extra_form_data filter
@@ -100,17 +103,18 @@ def _chart_ids(superset, admin) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def picked(superset):
-    """picked(uuid, channel) -> the chart-data `result` list with the dashboard's channel
-    filter set to `channel` (None: nothing picked)."""
+    """picked(uuid, value, column="channel") -> the chart-data `result` list with the
+    dashboard's filter on `column` set to `value` (None: nothing picked; a list: several)."""
     admin = superset.session()
     ids = _chart_ids(superset, admin)
 
-    def chart_data(uuid: str, channel: str | None) -> list[dict]:
+    def chart_data(uuid: str, value, column: str = "channel") -> list[dict]:
         saved = admin.get(f"{superset.url}/api/v1/chart/{ids[uuid]}", timeout=60)
         saved.raise_for_status()
         context = json.loads(saved.json()["result"]["query_context"])
-        if channel is not None:
-            extra = {"filters": [{"col": "channel", "op": "IN", "val": [channel]}]}
+        if value is not None:
+            values = value if isinstance(value, list) else [value]
+            extra = {"filters": [{"col": column, "op": "IN", "val": values}]}
             context["form_data"]["extra_form_data"] = extra
             for query in context["queries"]:
                 query["filters"] = [*query["filters"], *extra["filters"]]
@@ -244,3 +248,36 @@ def test_an_unknown_channel_value_shows_nothing(superset, picked):
         for uuid in ON_DASHBOARD:
             for result in picked(uuid, value):
                 assert not result.get("data"), (value, CHARTS[uuid]["slice_name"])
+
+
+# -- the normal range of messages per dialog, one manager at a time -------------------------
+
+NORM_BAND = "58393c70-4200-528d-a472-44dfec0234f7"
+
+
+def _band_of(manager_name: str) -> Query:
+    name = manager_name.replace("'", "''")
+    return Query(
+        "SELECT n.period_start, n.messages_per_dialog, n.norm_low, n.norm_high "
+        "FROM marts.mart_message_norms AS n "
+        "JOIN marts.dim_managers AS d ON d.manager_id = n.manager_id "
+        f"WHERE n.grain = 'month' AND d.manager_name = '{name}'",
+        ("period_start",),
+    )
+
+
+@pytest.mark.superset
+def test_the_norm_band_shows_the_picked_manager_or_the_first_of_several(superset, picked):
+    names = [
+        row["manager_name"]
+        for row in superset.query(
+            "SELECT DISTINCT d.manager_name FROM marts.mart_message_norms AS n "
+            "JOIN marts.dim_managers AS d ON d.manager_id = n.manager_id ORDER BY 1"
+        )
+    ]
+    assert len(names) >= 3
+    for value, shown in ((names[2], names[2]), ([names[2], names[1]], names[1])):
+        (result,) = picked(NORM_BAND, value, "manager_name")
+        band = _band_of(shown)
+        problems = compare_query(band, result, superset.query(band.sql))
+        assert result["data"] and not problems, (value, problems[:10])

@@ -210,10 +210,24 @@ WHERE m.grain = 'month' AND m.channel = 'all' AND m.manager_id <> 'all'
         ),
     ),
     "58393c70-4200-528d-a472-44dfec0234f7": Reference(
-        "How many messages per dialog does each manager write, month by month?",
+        "Does one manager write a normal number of messages per dialog? Month by month against "
+        "the normal range",
         "echarts_timeseries_line",
         "managers",
-        (_per_manager("month", "m.messages_per_dialog"),),
+        # nothing picked in the filter, and the admin is no manager: the first manager
+        (
+            Query(
+                """
+SELECT n.period_start, n.messages_per_dialog, n.norm_low, n.norm_high
+FROM marts.mart_message_norms AS n
+WHERE n.grain = 'month' AND n.manager_id = (
+  SELECT MIN(f.manager_id) FROM marts.mart_message_norms AS f
+  WHERE f.manager_id NOT IN ('all', 'unassigned')
+)
+""",
+                ("period_start",),
+            ),
+        ),
     ),
     "970e1cee-e25a-556e-9840-fb9a030e4e27": Reference(
         "How many new dialogs does each manager get each month?",
