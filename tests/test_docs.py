@@ -32,7 +32,13 @@ EXPOSURES = {
     "overview": ("overview", {"mart_manager_metrics", "dim_managers"}),
     "managers": (
         "managers",
-        {"mart_manager_metrics", "mart_period_comparison", "mart_anomalies", "dim_managers"},
+        {
+            "mart_manager_metrics",
+            "mart_period_comparison",
+            "mart_anomalies",
+            "mart_message_norms",
+            "dim_managers",
+        },
     ),
     "response_and_load": ("response-time-and-load", {"mart_manager_metrics", "dim_managers"}),
     "conversion": (
