@@ -210,8 +210,8 @@ WHERE m.grain = 'month' AND m.channel = 'all' AND m.manager_id <> 'all'
         ),
     ),
     "58393c70-4200-528d-a472-44dfec0234f7": Reference(
-        "Does one manager write a normal number of messages per dialog? Month by month against "
-        "the normal range",
+        "How many messages per dialog does one manager write against the normal range, month by "
+        "month?",
         "echarts_timeseries_line",
         "managers",
         # nothing picked in the filter, and the admin is no manager: the first manager
