@@ -97,6 +97,10 @@ def validate(row: dict[str, str | None], manager_ids: set[str]) -> dict:
     }
 
 
+def _missing_columns(header: list[str]) -> list[str]:
+    return [c for c in COLUMNS if c not in OPTIONAL and c not in header]
+
+
 def read_interventions(path: Path, manager_ids: set[str]) -> tuple[list[dict], list[dict]]:
     """Good rows and quarantined rows of an interventions.csv (none for an absent file)."""
     if not path.is_file():
@@ -105,8 +109,7 @@ def read_interventions(path: Path, manager_ids: set[str]) -> tuple[list[dict], l
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
-        missing = [c for c in COLUMNS if c not in OPTIONAL and c not in header]
-        if missing:
+        if missing := _missing_columns(header):
             reason = f"missing columns {', '.join(missing)}: no row of the file is loaded"
             return [], [_quarantined(path, 1, ",".join(header), reason)]
         first_line: dict[str, int] = {}
@@ -155,8 +158,7 @@ def add(path: Path, row: dict[str, str | None], manager_ids: set[str]) -> tuple[
     if text.strip():
         reader = csv.DictReader(io.StringIO(text))
         header = reader.fieldnames or []
-        missing = [c for c in COLUMNS if c not in OPTIONAL and c not in header]
-        if missing:
+        if missing := _missing_columns(header):
             raise InterventionRejected(f"{path} lacks columns {', '.join(missing)}: fix it first")
         for existing in reader:
             if (existing.get("intervention_id") or "").strip() != good["intervention_id"]:
