@@ -34,6 +34,8 @@ DEFAULT_LEAD_SOURCE_CHANNELS = (
 )
 # the channels a lead source value may name (the messengers of the message grain)
 LEAD_SOURCE_CHANNELS = ("whatsapp", "telegram", "viber", "instagram", "vk", "avito", "max", "other")
+# the languages the dashboards come in (superset_exports/translations), the default first
+LANGUAGES = ("ru", "en")
 # DuckDB's memory_limit: a number with a unit, or a share of RAM
 MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|%)", re.IGNORECASE)
 # in the state dir: the first day of data, written by `chatsales demo` and the first run
@@ -111,6 +113,8 @@ class Settings(BaseModel):
         None, alias="CHATSALES_SUPERSET_ADMIN_PASSWORD"
     )
     superset_metadata_uri: SecretStr | None = Field(None, alias="CHATSALES_SUPERSET_METADATA_URI")
+    # the dashboards' language and Superset's own (`chatsales superset import --language`)
+    language: str = Field("ru", alias="CHATSALES_LANGUAGE")
 
     @field_validator("duckdb_memory_limit")
     @classmethod
@@ -119,6 +123,13 @@ class Settings(BaseModel):
         if not MEMORY_LIMIT.fullmatch(value.strip()):
             raise ValueError(f"{value!r} is not a size like 2GB, 512MiB or 80%")
         return value.strip()
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str):
+        if value.strip().lower() not in LANGUAGES:
+            raise ValueError(f"{value!r} is not a dashboards' language ({', '.join(LANGUAGES)})")
+        return value.strip().lower()
 
     @field_validator("lead_source_fields", mode="before")
     @classmethod

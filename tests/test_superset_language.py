@@ -1,0 +1,156 @@
+"""One source bundle in English, a Russian bundle generated from it and
+superset_exports/translations/ru.yaml: complete, no English left, one-to-one, deterministic."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from chatsales.app.superset import commands, language
+from chatsales.core.settings import Settings
+
+from .support.superset_server import BUNDLE
+
+# Latin words a Russian dashboard may show: channel and product names, abbreviations, and
+# the two column values its dataset descriptions quote ('all', channel)
+ALLOWED_LATIN = {
+    *("WhatsApp", "Telegram", "Instagram", "whatsapp", "telegram", "viber", "instagram", "vk"),
+    *("avito", "max", "unknown", "SLA", "CRM", "ISO", "ID", "p90", "MAD", "k", "all", "channel"),
+}
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+
+
+def english_words(text: str) -> list[str]:
+    """The Latin words of `text` not allowed on a Russian dashboard (snake_case names of
+    columns, statuses and settings are names, not English)."""
+    return [
+        word for word in LATIN_WORD.findall(text) if word not in ALLOWED_LATIN and "_" not in word
+    ]
+
+
+@pytest.fixture(scope="module")
+def source() -> dict[str, dict]:
+    return language.read_bundle(BUNDLE)
+
+
+@pytest.fixture(scope="module")
+def table() -> language.Table:
+    return language.load_table(BUNDLE, "ru")
+
+
+@pytest.fixture(scope="module")
+def russian(source, table) -> dict[str, dict]:
+    return language.translate_objects(source, table)
+
+
+@pytest.mark.unit
+def test_every_visible_string_of_the_source_has_a_russian_translation(source, table):
+    try:
+        language.translate_objects(source, table)
+    except language.MissingTranslations as missing:
+        pytest.fail(str(missing), pytrace=False)
+
+
+@pytest.mark.unit
+def test_the_table_translates_only_strings_the_source_shows(source, table):
+    assert set(table.strings) - language.visible_strings(source) == set()
+
+
+@pytest.mark.unit
+def test_the_source_bundle_is_in_english_only(source):
+    russian_text = [
+        name for name, obj in source.items() if CYRILLIC.search(json.dumps(obj, ensure_ascii=False))
+    ]
+    assert russian_text == []
+
+
+@pytest.mark.unit
+def test_the_russian_bundle_shows_no_english(russian):
+    english = {
+        text: words for text in language.visible_strings(russian) if (words := english_words(text))
+    }
+    assert english == {}
+
+
+@pytest.mark.unit
+def test_the_table_is_one_to_one_and_translating_back_gives_the_source(source, table, russian):
+    assert len(set(table.strings.values())) == len(table.strings)
+    assert len(set(table.columns.values())) == len(table.columns)
+    assert not set(table.strings.values()) & set(table.strings)
+    assert language.translate_objects(russian, table.reversed()) == source
+
+
+@pytest.mark.unit
+def test_charts_read_english_data_columns_that_have_a_russian_twin(source, table):
+    charts = json.dumps([obj for name, obj in source.items() if name.startswith("charts/")])
+    english = set(re.findall(r"\b\w+_en\b", charts))
+    assert english <= set(table.columns)
+    assert not set(re.findall(r"\b\w+_ru\b", charts))
+    datasets = [obj for name, obj in source.items() if name.startswith("datasets/")]
+    columns = {column["column_name"] for d in datasets for column in d["columns"]}
+    assert {*table.columns, *table.columns.values()} <= columns
+
+
+@pytest.mark.unit
+def test_the_russian_anomaly_table_reads_the_russian_reason(russian):
+    (chart,) = [o for n, o in russian.items() if n.startswith("charts/Which_managers_were_off")]
+    assert "reason_ru" in chart["params"]["groupby"] and "reason_en" not in chart["params"]
+    query = json.loads(chart["query_context"])["queries"][0]
+    assert "reason_ru" in query["columns"] and "Значение" in json.dumps(query, ensure_ascii=False)
+
+
+@pytest.mark.unit
+def test_generating_is_deterministic(tmp_path, table):
+    first = language.translate_bundle(BUNDLE, tmp_path / "a", table)
+    second = language.translate_bundle(BUNDLE, tmp_path / "b", table)
+    files = sorted(p.relative_to(first) for p in first.rglob("*.yaml"))
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*.yaml"))
+    assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
+
+
+@pytest.mark.unit
+def test_a_missing_translation_is_named_exactly(tmp_path):
+    edited = tmp_path / "bundle"
+    shutil.copytree(BUNDLE, edited)
+    path = sorted((edited / "charts").glob("*.yaml"))[0]
+    chart = yaml.safe_load(path.read_text())
+    chart["slice_name"] = "A chart someone added"
+    chart["params"]["y_axis_title"] = "Deals"
+    path.write_text(yaml.safe_dump(chart, sort_keys=False))
+    with pytest.raises(language.MissingTranslations) as missing:
+        language.in_language(edited, "ru")
+    assert missing.value.missing == ["A chart someone added", "Deals"]
+    assert str(missing.value).splitlines()[1:] == ['  "A chart someone added": ', '  "Deals": ']
+
+
+@pytest.mark.unit
+def test_an_export_is_named_and_turned_back_into_the_source(source, russian, table):
+    """Superset names exported files by their titles: a Russian chart lands on its file."""
+    renamed = {
+        f"{name.rsplit('/', 1)[0]}/{'_' + name.rsplit('_', 1)[1]}"
+        if name.startswith(("charts/", "dashboards/"))
+        else name: obj
+        for name, obj in russian.items()
+    }
+    assert language.exported_language(renamed, BUNDLE) == "ru"
+    assert language.as_source(renamed, BUNDLE) == source
+    assert language.as_source(source, BUNDLE) is source
+
+
+@pytest.mark.unit
+def test_the_language_setting_and_the_flag():
+    assert Settings.from_environ({}).language == "ru"
+    assert Settings.from_environ({"CHATSALES_LANGUAGE": "EN"}).language == "en"
+    with pytest.raises(ValidationError, match="language"):
+        Settings.from_environ({"CHATSALES_LANGUAGE": "de"})
+    parser = argparse.ArgumentParser()
+    commands.add_parser(parser.add_subparsers())
+    assert parser.parse_args(["superset", "import"]).language is None
+    assert parser.parse_args(["superset", "import", "--language", "en"]).language == "en"
