@@ -15,8 +15,16 @@ from supersetapiclient.client import SupersetClient
 
 from chatsales.core.settings import Warehouse, as_warehouse, dashboards_warehouse
 
+from .language import (
+    BUNDLE_PARTS,
+    SOURCE_LANGUAGE,
+    as_source,
+    in_language,
+    read_bundle,
+    write_bundle,
+)
+
 PLACEHOLDER = "templated-from-CHATSALES_WAREHOUSE"
-BUNDLE_PARTS = ("metadata.yaml", "databases", "datasets", "charts", "dashboards")
 PASSWORD_MASK = "XXXXXXXXXX"  # what Superset puts in a URI for a password it keeps apart
 MANAGER_ROLE = "Manager"
 RLS_NAME = "Managers see their own rows"
@@ -77,38 +85,36 @@ def templated_database(config: dict, wh: Warehouse) -> tuple[dict, str | None]:
     return config, pg["password"]
 
 
-def _zip_bundle(bundle_dir: Path, wh: Warehouse, zip_path: Path) -> dict[str, str]:
-    """Zip the bundle under one root folder (as Superset exports it), every database
-    templated; returns the passwords by file name."""
+def _zip_bundle(objects: dict[str, dict], wh: Warehouse, zip_path: Path) -> dict[str, str]:
+    """Zip the bundle's objects under one root folder (as Superset exports it), every
+    database templated; returns the passwords by file name."""
     passwords = {}
     with zipfile.ZipFile(zip_path, "w") as archive:
-        for path in sorted(bundle_dir.rglob("*.yaml")):
-            name = path.relative_to(bundle_dir).as_posix()
-            if name.split("/")[0] not in BUNDLE_PARTS:
-                continue
-            text = path.read_text()
+        for name, obj in sorted(objects.items()):
             if name == "metadata.yaml":
                 # an assets bundle: Superset overwrites every object in it, where a
                 # dashboard import overwrites the dashboards and skips changed charts
-                text = yaml.safe_dump({**yaml.safe_load(text), "type": "assets"})
+                obj = {**obj, "type": "assets"}
             elif name.startswith("databases/"):
-                config, password = templated_database(yaml.safe_load(text), wh)
-                text = yaml.safe_dump(config, sort_keys=False)
+                obj, password = templated_database(obj, wh)
                 if password is not None:
                     passwords[name] = password
-            archive.writestr(f"bundle/{name}", text)
+            archive.writestr(f"bundle/{name}", yaml.safe_dump(obj, sort_keys=False))
     return passwords
 
 
-def import_bundle(base_url, username, password, bundle_dir, warehouse=None) -> dict:
-    """Import the unzipped bundle (overwriting objects with the same uuids), then put the
-    Manager role's row-level security on every dataset with a manager_id column."""
+def import_bundle(
+    base_url, username, password, bundle_dir, warehouse=None, language=SOURCE_LANGUAGE
+) -> dict:
+    """Import the unzipped bundle in `language` (generated from it and its translation
+    table), overwriting objects with the same uuids, then put the Manager role's row-level
+    security on every dataset with a manager_id column."""
     wh = as_warehouse(warehouse)
-    bundle_dir = Path(bundle_dir)
+    objects = in_language(Path(bundle_dir), language)
     client = connect(base_url, username, password)
     with tempfile.TemporaryDirectory() as tmp:
         zip_path = Path(tmp) / "bundle.zip"
-        passwords = _zip_bundle(bundle_dir, wh, zip_path)
+        passwords = _zip_bundle(objects, wh, zip_path)
         with open(zip_path, "rb") as archive:
             files = {
                 "bundle": ("bundle.zip", archive, "application/zip"),
@@ -180,9 +186,10 @@ def neutral_database(config: dict) -> dict:
     return config
 
 
-def export_bundle(base_url, username, password, out_dir) -> list[str]:
+def export_bundle(base_url, username, password, out_dir, source_dir=None) -> list[str]:
     """Export every dashboard (with its charts, datasets and database) into out_dir as the
-    unzipped bundle, URIs back to the placeholder; returns the files written."""
+    unzipped source bundle: in English (a Russian export translated back with the table of
+    source_dir, default out_dir), URIs back to the placeholder; returns the files written."""
     client = connect(base_url, username, password)
     ids = [dashboard["id"] for dashboard in _list(client, "dashboard", ["id"])]
     response = client.get(f"{client.base_url}/dashboard/export/", params={"q": json.dumps(ids)})
@@ -198,6 +205,10 @@ def export_bundle(base_url, username, password, out_dir) -> list[str]:
         for path in (root / "databases").glob("*.yaml"):
             config = neutral_database(yaml.safe_load(path.read_text()))
             path.write_text(yaml.safe_dump(config, sort_keys=False))
+        objects = read_bundle(root)
+        source = as_source(objects, Path(source_dir or out_dir))
+        if source is not objects:
+            write_bundle(source, root)
         _keep_metadata_if_only_timestamp_changed(out_dir, root)
         out_dir.mkdir(parents=True, exist_ok=True)
         for part in BUNDLE_PARTS:

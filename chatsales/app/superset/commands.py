@@ -9,12 +9,14 @@ import signal
 import time
 from pathlib import Path
 
-from chatsales.core.settings import REPO_ROOT, settings
+from chatsales.core.settings import LANGUAGES, REPO_ROOT, settings
 
 from . import server
+from .language import MissingTranslations
 from .paths import credentials_path, log_path, pid_path
 
 BUNDLE_DIR = REPO_ROOT / "superset_exports"
+LANGUAGE_NAMES = {"ru": "Russian", "en": "English"}
 
 
 def _print_users(env: dict[str, str]) -> None:
@@ -113,10 +115,16 @@ def cmd_import(env: dict[str, str], args: argparse.Namespace) -> int:
         print(f"✗ {args.bundle} holds no export bundle (metadata.yaml)")
         return 2
     admin = env["CHATSALES_SUPERSET_ADMIN_USER"], env["CHATSALES_SUPERSET_ADMIN_PASSWORD"]
+    language = args.language or settings().language
     started = time.monotonic()
-    result = import_bundle(env["CHATSALES_SUPERSET_URL"], *admin, args.bundle,
-                           env["CHATSALES_WAREHOUSE"])  # fmt: skip
-    print(f"✓ imported {args.bundle} in {time.monotonic() - started:.1f}s: "
+    try:
+        result = import_bundle(env["CHATSALES_SUPERSET_URL"], *admin, args.bundle,
+                               env["CHATSALES_WAREHOUSE"], language)  # fmt: skip
+    except MissingTranslations as missing:
+        print(f"✗ {missing}")
+        return 2
+    print(f"✓ imported {args.bundle} in {LANGUAGE_NAMES[language]} in "
+          f"{time.monotonic() - started:.1f}s: "
           f"{len(result['dashboards'])} dashboards, {result['charts']} charts")  # fmt: skip
     for slug in result["dashboards"]:
         print(f"  {env['CHATSALES_SUPERSET_URL']}/superset/dashboard/{slug}/")
@@ -129,8 +137,15 @@ def cmd_export(env: dict[str, str], args: argparse.Namespace) -> int:
     from .client import export_bundle
 
     admin = env["CHATSALES_SUPERSET_ADMIN_USER"], env["CHATSALES_SUPERSET_ADMIN_PASSWORD"]
-    files = export_bundle(env["CHATSALES_SUPERSET_URL"], *admin, args.out)
-    print(f"✓ exported {len(files)} files into {args.out} (database URI back to the placeholder)")
+    try:
+        files = export_bundle(env["CHATSALES_SUPERSET_URL"], *admin, args.out)
+    except MissingTranslations as missing:
+        print(f"✗ the export is not all in one language: {missing}")
+        return 2
+    print(
+        f"✓ exported {len(files)} files into {args.out} in English (database URI back to "
+        "the placeholder)"
+    )
     return 0
 
 
@@ -139,8 +154,8 @@ ACTIONS = {
     "start": (cmd_start, "start Superset in the background (pidfile, log in data/logs)"),
     "stop": (cmd_stop, "stop the background Superset"),
     "serve": (cmd_serve, "run Superset in the foreground"),
-    "import": (cmd_import, "import superset_exports/ and apply row-level security"),
-    "export": (cmd_export, "export every dashboard into superset_exports/"),
+    "import": (cmd_import, "import superset_exports/ in a language, apply row-level security"),
+    "export": (cmd_export, "export every dashboard into superset_exports/ (in English)"),
     "status": (cmd_status, "is Superset answering, and where"),
 }
 
@@ -155,6 +170,11 @@ def add_parser(commands) -> None:
             action.add_argument("--timeout", type=float, default=180)
         if name == "import":
             action.add_argument("--bundle", type=Path, default=BUNDLE_DIR)
+            action.add_argument(
+                "--language",
+                choices=LANGUAGES,
+                help="the dashboards' language (default CHATSALES_LANGUAGE, else ru)",
+            )
         if name == "export":
             action.add_argument("--out", type=Path, default=BUNDLE_DIR)
 

@@ -39,8 +39,9 @@ def metadata_uri(wh: Warehouse, home: Path) -> str:
     return wh.postgres_url(database=METADATA_DB)
 
 
-def superset_env(warehouse=None, home=None, port=None) -> dict[str, str]:
-    """The environment of every Superset command and of the server process."""
+def superset_env(warehouse=None, home=None, port=None, language=None) -> dict[str, str]:
+    """The environment of every Superset command and of the server process (its UI in
+    `language`, default CHATSALES_LANGUAGE)."""
     wh = as_warehouse(warehouse)
     home = Path(home) if home else superset_home()
     port = int(port or superset_port())
@@ -57,6 +58,7 @@ def superset_env(warehouse=None, home=None, port=None) -> dict[str, str]:
         "CHATSALES_SUPERSET_ADMIN_PASSWORD": secrets["admin_password"],
         "CHATSALES_SUPERSET_PORT": str(port),
         "CHATSALES_SUPERSET_URL": base_url(port),
+        "CHATSALES_LANGUAGE": language or settings().language,
     }
 
 

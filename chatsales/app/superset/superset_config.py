@@ -10,6 +10,14 @@ SECRET_KEY = os.environ["CHATSALES_SUPERSET_SECRET_KEY"]
 SQLALCHEMY_DATABASE_URI = os.environ["CHATSALES_SUPERSET_METADATA_URI"]
 SUPERSET_WEBSERVER_PORT = int(os.environ.get("CHATSALES_SUPERSET_PORT", "8088"))
 
+# The UI speaks the dashboards' language; the menu offers the other one (a user's pick stays
+# in their session).
+BABEL_DEFAULT_LOCALE = os.environ.get("CHATSALES_LANGUAGE", "ru")
+LANGUAGES = {
+    "ru": {"flag": "ru", "name": "Русский"},
+    "en": {"flag": "us", "name": "English"},
+}
+
 # Served on 127.0.0.1 over plain http: no forced https, but forms keep their CSRF tokens.
 TALISMAN_ENABLED = False
 WTF_CSRF_ENABLED = True
