@@ -17,7 +17,7 @@ from chatsales.core.settings import Warehouse
 
 from .support.http_replay import ReplayHandler
 from .support.paths import REPO_ROOT
-from .support.superset_server import BUNDLE, DASHBOARDS, listing
+from .support.superset_server import BUNDLE, DASHBOARDS, imported_in, listing
 
 KINDS = ("databases", "datasets", "charts", "dashboards")
 
@@ -52,14 +52,29 @@ def test_the_bundle_imports_every_dashboard_published(superset):
     }
 
 
+def _titles(superset) -> dict[str, list[str]]:
+    admin = superset.session()
+    return {
+        "chart": sorted(c["slice_name"] for c in listing(admin, superset.url, "chart")),
+        "dashboard": sorted(
+            d["dashboard_title"] for d in listing(admin, superset.url, "dashboard")
+        ),
+    }
+
+
 @pytest.mark.superset
-def test_importing_again_changes_nothing(superset_duckdb):
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_each_language_imports_and_importing_again_changes_nothing(superset_duckdb, language):
     before = _counts(superset_duckdb)
-    again = client.import_bundle(
-        superset_duckdb.url, *superset_duckdb.admin, BUNDLE, superset_duckdb.built.warehouse
-    )
-    assert again == superset_duckdb.imported
-    assert _counts(superset_duckdb) == before
+    args = (superset_duckdb.url, *superset_duckdb.admin, BUNDLE, superset_duckdb.built.warehouse)
+    with imported_in(superset_duckdb, language) as first:
+        titles = _titles(superset_duckdb)
+        assert client.import_bundle(*args, language) == first == superset_duckdb.imported
+        assert _titles(superset_duckdb) == titles
+        assert _counts(superset_duckdb) == before
+    russian = language == "ru"
+    assert ("Обзор" in titles["dashboard"]) == russian
+    assert ("Overview" in titles["dashboard"]) != russian
 
 
 @pytest.mark.superset
@@ -81,17 +96,22 @@ def test_an_edited_bundle_updates_its_chart_in_place(superset_duckdb, tmp_path):
 
 
 @pytest.mark.superset
-def test_the_export_is_the_committed_bundle(superset_duckdb, tmp_path):
-    client.export_bundle(superset_duckdb.url, *superset_duckdb.admin, tmp_path)
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_export_is_the_committed_bundle(superset_duckdb, tmp_path, language):
+    """Whatever language Superset holds, the export is the English source as committed."""
+    with imported_in(superset_duckdb, language):
+        client.export_bundle(superset_duckdb.url, *superset_duckdb.admin, tmp_path, BUNDLE)
     assert _bundle_uuids(tmp_path) == _bundle_uuids(BUNDLE)
     (database,) = (tmp_path / "databases").glob("*.yaml")
     assert yaml.safe_load(database.read_text())["sqlalchemy_uri"] == client.PLACEHOLDER
     exported = "\n".join(p.read_text() for p in tmp_path.rglob("*.yaml"))
     assert ".duckdb" not in exported and superset_duckdb.admin[1] not in exported
-    for kind in ("charts", "dashboards"):
+    for kind in ("charts", "dashboards", "datasets/chatsales"):
         committed = {p.name: yaml.safe_load(p.read_text()) for p in (BUNDLE / kind).glob("*")}
-        for path in (tmp_path / kind).glob("*.yaml"):
-            assert yaml.safe_load(path.read_text()) == committed.get(path.name), path.name
+        exported = {p.name: yaml.safe_load(p.read_text()) for p in (tmp_path / kind).glob("*")}
+        assert sorted(exported) == sorted(committed)
+        for name, obj in exported.items():
+            assert obj == committed[name], name
 
 
 @pytest.mark.superset

@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .support.browser import CHROMIUM, local_page
+from .support.language_check import english_words
 from .support.paths import REPO_ROOT
-from .support.superset_server import DASHBOARDS
+from .support.superset_server import DASHBOARDS, imported_in
 
 pytestmark = [pytest.mark.superset, pytest.mark.browser]
 
@@ -24,7 +25,8 @@ CHART_STATES = f"""() => Array.from(document.querySelectorAll('{HOLDER}')).map(h
     const title = holder.querySelector('[data-test="editable-title"]')?.innerText ?? '?';
     const alert = holder.querySelector('[role="alert"], .ant-alert-error, [data-test*="error"]');
     if (alert) return [title, 'error: ' + alert.innerText.slice(0, 200)];
-    if (/No results|No data/i.test(holder.innerText)) return [title, 'empty'];
+    const empty = /No results|No data|Нет результатов|Нет данных/i;
+    if (empty.test(holder.innerText)) return [title, 'empty'];
     const loading = '[data-test="loading-indicator"], .loading';
     if (holder.querySelector(loading)) return [title, 'loading'];
     return [title, holder.querySelector('svg, canvas, table') ? 'drawn' : 'blank'];
@@ -51,10 +53,32 @@ def _settled_states(page, expected: int, timeout: float = 120) -> dict[str, str]
     return states
 
 
+# ECharts draws legends and axes on a canvas: keep every text drawn, to read them back
+RECORD_CANVAS_TEXT = """(() => {
+    window.__canvasText = [];
+    const fillText = CanvasRenderingContext2D.prototype.fillText;
+    CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+        window.__canvasText.push(String(text));
+        return fillText.call(this, text, ...rest);
+    };
+})()"""
+# what the head of sales reads on a dashboard besides table cells: titles, the filter bar,
+# table headers, big numbers' text, and the charts' legends and axes
+SHOWN_TEXT = f"""() => [
+    ...Array.from(document.querySelectorAll(
+        '[data-test="editable-title"], [data-test="filter-bar"], th'
+    )).map(node => node.innerText),
+    ...Array.from(document.querySelectorAll('{HOLDER}'))
+        .filter(holder => !holder.querySelector('table'))
+        .map(holder => holder.innerText),
+    ...window.__canvasText,
+]"""
+
+
 @contextmanager
-def _logged_in_page(superset, username: str):
+def _logged_in_page(superset, username: str, language: str | None = None):
     # tall enough for a whole dashboard: charts out of view are not drawn
-    with local_page(superset.url, 1600, 2400) as page:
+    with local_page(superset.url, 1600, 2400, RECORD_CANVAS_TEXT) as page:
         # The login form posts the CSRF token that its script fetches after the page has
         # loaded; a form sent before that fetch returns is refused (back to /login/).
         page.goto(f"{superset.url}/login/", wait_until="networkidle")
@@ -67,6 +91,8 @@ def _logged_in_page(superset, username: str):
             raise AssertionError(
                 f"{username} not logged in: at {page.url}\n{superset.log_tail()}"
             ) from timeout
+        if language:  # Superset's own words (menus, filter bar) for this session
+            page.goto(f"{superset.url}/lang/{language}", wait_until="networkidle")
         yield page
 
 
@@ -85,20 +111,26 @@ needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs D
 
 
 @needs_chromium
-def test_every_dashboard_draws_every_chart_with_data(superset_duckdb):
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_every_dashboard_draws_every_chart_with_data(superset_duckdb, language):
+    """In each language, one server: the bundle imported in it, the session's locale
+    switched. A Russian dashboard shows no English beyond names (english_words)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     expected = _chart_counts(superset_duckdb)
-    with _logged_in_page(superset_duckdb, "head") as page:
-        problems = {
-            slug: bad
-            for slug in DASHBOARDS
-            if (
-                bad := _render(
-                    page, superset_duckdb, slug, expected[slug], ARTIFACTS / f"{slug}.png"
-                )
-            )
-        }
+    problems, english = {}, {}
+    with (
+        imported_in(superset_duckdb, language),
+        _logged_in_page(superset_duckdb, "head", language) as page,
+    ):
+        for slug in DASHBOARDS:
+            png = ARTIFACTS / f"{slug}.{language}.png"
+            if bad := _render(page, superset_duckdb, slug, expected[slug], png):
+                problems[slug] = bad
+            shown = "\n".join(page.evaluate(SHOWN_TEXT))
+            english[slug] = sorted(set(english_words(shown)))
     assert not problems, f"{problems}\n{superset_duckdb.log_tail()}"
+    if language == "ru":
+        assert not any(english.values()), english
 
 
 @needs_chromium

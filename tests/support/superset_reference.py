@@ -41,10 +41,10 @@ from decimal import Decimal
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-6
-TEAM = "Team / Команда"
+TEAM = "Team"
 # where a manager's messages per dialog stands against the normal range (mart_message_norms)
-BELOW, INSIDE, ABOVE = "below / ниже нормы", "inside / в норме", "above / выше нормы"
-NO_NORM = "no norm / нет нормы"
+BELOW, INSIDE, ABOVE = "below", "inside", "above"
+NO_NORM = "no norm"
 
 
 @dataclass(frozen=True)
@@ -373,8 +373,8 @@ WHERE m.grain = 'month' AND m.channel = 'all' AND m.manager_id <> 'all'
                 """
 SELECT
   d.manager_name,
-  p.won_deals AS "Previous month / Прошлый месяц",
-  m.won_deals AS "This month / Этот месяц"
+  p.won_deals AS "Previous month",
+  m.won_deals AS "This month"
 FROM marts.mart_manager_metrics AS m
 JOIN marts.dim_managers AS d ON d.manager_id = m.manager_id
 LEFT JOIN marts.mart_manager_metrics AS p
@@ -435,17 +435,16 @@ SELECT
   COALESCE(d.manager_name, '{TEAM}') AS manager_name,
   a.kind,
   a.judged_by,
-  CAST(a.standing_since AS VARCHAR) AS "Standing since / С какого периода",
+  CAST(a.standing_since AS VARCHAR) AS "Standing since",
   a.reason_en,
-  a.reason_ru,
   a.severity AS max_severity,
-  a.value AS "Value / Значение",
-  a.expected_low AS "Expected from / Норма от",
-  a.expected_high AS "Expected to / Норма до"
+  a.value AS "Value",
+  a.expected_low AS "Expected from",
+  a.expected_high AS "Expected to"
 FROM marts.mart_anomalies AS a
 LEFT JOIN marts.dim_managers AS d ON d.manager_id = a.manager_id
 """,
-                ("period_start", "grain", "manager_name", "kind", "reason_en", "reason_ru"),
+                ("period_start", "grain", "manager_name", "kind", "reason_en"),
             ),
         ),
     ),

@@ -1,6 +1,8 @@
 """A real Superset for tests: set up from .venv-superset on a free port against a built
-warehouse, the committed bundle imported through `chatsales.app.superset.client`, and logged-in
-REST sessions for any of its users (the same API the dashboards' charts call)."""
+warehouse (its UI in CHATSALES_LANGUAGE, ru by default), the committed bundle imported in
+English (the source, whose labels the chart references use) through
+`chatsales.app.superset.client`, and logged-in REST sessions for any of its users (the same
+API the dashboards' charts call)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 import requests
 
 from chatsales.app.superset import client, server
+from chatsales.app.superset.language import SOURCE_LANGUAGE
 from chatsales.app.superset.paths import credentials, superset_venv
 from chatsales.core.settings import dashboards_warehouse
 from chatsales.core.warehouse import connect
@@ -98,6 +101,18 @@ def running_superset(built: BuiltWarehouse, home: Path) -> Iterator[RunningSuper
         yield superset
     finally:
         server.stop(process)
+
+
+@contextmanager
+def imported_in(superset: RunningSuperset, language: str) -> Iterator[dict]:
+    """The bundle imported in `language` for the block, the source (English) again after it,
+    as the other tests expect it."""
+    args = (superset.url, *superset.admin, BUNDLE, superset.built.warehouse)
+    try:
+        yield client.import_bundle(*args, language)
+    finally:
+        if language != SOURCE_LANGUAGE:
+            client.import_bundle(*args, SOURCE_LANGUAGE)
 
 
 def rows_per_manager(superset, username: str, dataset_id: int) -> dict[str, int]:

@@ -18,6 +18,25 @@ LANGUAGES = {
     "en": {"flag": "us", "name": "English"},
 }
 
+RU_MONTHS = ["январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август",
+             "сентябрь", "октябрь", "ноябрь", "декабрь"]  # fmt: skip
+RU_SHORT_MONTHS = ["янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт",
+                   "ноя", "дек"]  # fmt: skip
+RU_DAYS = ["воскресенье", "понедельник", "вторник", "среда", "четверг", "пятница",
+           "суббота"]  # fmt: skip
+if BABEL_DEFAULT_LOCALE == "ru":
+    # month and day names on the charts' time axes (d3's, not Babel's: one per server)
+    D3_TIME_FORMAT = {
+        "dateTime": "%A, %e %B %Y г. %X",
+        "date": "%d.%m.%Y",
+        "time": "%H:%M:%S",
+        "periods": ["AM", "PM"],
+        "days": RU_DAYS,
+        "shortDays": ["вс", "пн", "вт", "ср", "чт", "пт", "сб"],
+        "months": RU_MONTHS,
+        "shortMonths": RU_SHORT_MONTHS,
+    }
+
 # Served on 127.0.0.1 over plain http: no forced https, but forms keep their CSRF tokens.
 TALISMAN_ENABLED = False
 WTF_CSRF_ENABLED = True
