@@ -87,7 +87,7 @@ def test_the_russian_anomaly_table_reads_the_russian_reason(russian):
     (chart,) = [o for n, o in russian.items() if n.startswith("charts/Which_managers_were_off")]
     assert "reason_ru" in chart["params"]["groupby"] and "reason_en" not in chart["params"]
     query = json.loads(chart["query_context"])["queries"][0]
-    assert "reason_ru" in query["columns"] and "Значение" in json.dumps(query, ensure_ascii=False)
+    assert "reason_ru" in query["columns"] and "Факт" in json.dumps(query, ensure_ascii=False)
 
 
 @pytest.mark.unit
@@ -138,3 +138,24 @@ def test_the_language_setting_and_the_flag():
     commands.add_parser(parser.add_subparsers())
     assert parser.parse_args(["superset", "import"]).language is None
     assert parser.parse_args(["superset", "import", "--language", "en"]).language == "en"
+
+
+@pytest.mark.unit
+def test_import_refuses_a_bundle_with_a_missing_translation(tmp_path, capsys):
+    """Before reaching Superset: exit code 2 and the strings to add, one line each."""
+    edited = tmp_path / "bundle"
+    shutil.copytree(BUNDLE, edited)
+    path = sorted((edited / "dashboards").glob("*.yaml"))[0]
+    dashboard = yaml.safe_load(path.read_text())
+    path.write_text(
+        yaml.safe_dump({**dashboard, "dashboard_title": "A new dashboard"}, sort_keys=False)
+    )
+    env = {
+        "CHATSALES_SUPERSET_ADMIN_USER": "admin",
+        "CHATSALES_SUPERSET_ADMIN_PASSWORD": "unused",
+        "CHATSALES_SUPERSET_URL": "http://127.0.0.1:9",  # nothing listens: never asked
+        "CHATSALES_WAREHOUSE": f"duckdb:///{tmp_path}/w.duckdb",
+    }
+    args = argparse.Namespace(bundle=edited, language="ru")
+    assert commands.cmd_import(env, args) == 2
+    assert capsys.readouterr().out.splitlines()[-1] == '  "A new dashboard": '

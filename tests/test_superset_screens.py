@@ -85,17 +85,21 @@ def _logged_in_page(superset, username: str, language: str | None = None):
     # tall enough for a whole dashboard: charts out of view are not drawn
     with local_page(superset.url, 1600, 2400, RECORD_CANVAS_TEXT) as page:
         # The login form posts the CSRF token that its script fetches after the page has
-        # loaded; a form sent before that fetch returns is refused (back to /login/).
-        page.goto(f"{superset.url}/login/", wait_until="networkidle")
-        page.fill("[data-test=username-input]", username)
-        page.fill("[data-test=password-input]", superset.password(username))
-        page.keyboard.press("Enter")
-        try:
-            page.wait_for_url("**/superset/welcome/**", timeout=60_000)
-        except PlaywrightTimeout as timeout:
-            raise AssertionError(
-                f"{username} not logged in: at {page.url}\n{superset.log_tail()}"
-            ) from timeout
+        # loaded; a form sent before that fetch returns is refused (back to /login/), which
+        # happens on a busy machine: try again.
+        for attempt in range(3):
+            page.goto(f"{superset.url}/login/", wait_until="networkidle")
+            page.fill("[data-test=username-input]", username)
+            page.fill("[data-test=password-input]", superset.password(username))
+            page.keyboard.press("Enter")
+            try:
+                page.wait_for_url("**/superset/welcome/**", timeout=40_000)
+                break
+            except PlaywrightTimeout as timeout:
+                if attempt == 2:
+                    raise AssertionError(
+                        f"{username} not logged in: at {page.url}\n{superset.log_tail()}"
+                    ) from timeout
         if language:  # Superset's own words (menus, filter bar) for this session
             page.goto(f"{superset.url}/lang/{language}", wait_until="networkidle")
         yield page
