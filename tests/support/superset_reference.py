@@ -106,19 +106,19 @@ WHERE m.grain = '{grain}' AND m.channel = 'all' AND m.manager_id <> 'all'
     )
 
 
-def _first_managers_weeks(columns: str) -> Query:
-    """`columns` of the week rows (all channels) of the first manager by id."""
-    return Query(
-        f"""
-SELECT m.period_start, {columns}
+def _first_managers_weeks(*selects: str) -> Query:
+    """Week rows (all channels) of the first manager by id: one select list gives wide rows;
+    several, each with a `series` and a `value`, give one long series each."""
+    where = """
 FROM marts.mart_manager_metrics AS m
+JOIN marts.dim_managers AS d ON d.manager_id = m.manager_id
 WHERE m.grain = 'week' AND m.channel = 'all' AND m.manager_id = (
   SELECT MIN(f.manager_id) FROM marts.mart_manager_metrics AS f
   WHERE f.manager_id NOT IN ('all', 'unassigned')
 )
-""",
-        ("period_start",),
-    )
+"""
+    sql = "UNION ALL".join(f"\nSELECT m.period_start, {select}{where}" for select in selects)
+    return Query(sql, ("period_start",), "long" if len(selects) > 1 else "wide")
 
 
 def _change(metric: str, column: str = "pct_change") -> str:
@@ -370,8 +370,10 @@ WHERE m.grain = 'week' AND m.manager_id = 'all' AND m.channel = 'all'
         # nothing picked in the filter, and the admin is no manager: the first manager
         (
             _first_managers_weeks(
-                "m.response_time_mean_s / 60.0 AS response_time_mean_min,"
-                " m.response_time_median_s / 60.0 AS response_time_median_min"
+                "'response_time_mean_min, ' || d.manager_name AS series,"
+                " m.response_time_mean_s / 60.0 AS value",
+                "'response_time_median_min, ' || d.manager_name AS series,"
+                " m.response_time_median_s / 60.0 AS value",
             ),
             _first_managers_weeks("m.dialogs_participated"),
         ),
