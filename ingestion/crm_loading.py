@@ -27,7 +27,8 @@ import pyarrow as pa
 
 from . import cursors, quarantine
 
-CONVERSION_ERRORS = (ValueError, TypeError, AttributeError)
+CONVERSION_ERRORS = (ValueError, TypeError, AttributeError, OverflowError)
+ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError)
 Page = tuple[str, Any]
 
 
@@ -62,7 +63,7 @@ def page_tables(pages: Iterable[Page], table: RecordTable) -> Iterator[object]:
             rejected.append(quarantine.record(table.source, location, 0, "body", 0, body,
                                               str(exc)))  # fmt: skip
             continue
-        rows: list[dict[str, Any]] = []
+        rows: list[_Row] = []
         for index, record in enumerate(records):
             try:
                 converted = table.convert(record)
@@ -70,12 +71,42 @@ def page_tables(pages: Iterable[Page], table: RecordTable) -> Iterator[object]:
                 rejected.append(quarantine.record(table.source, location, 0, table.kind, index,
                                                   record, str(exc)))  # fmt: skip
                 continue
-            rows.extend(converted if isinstance(converted, list) else [converted])
-        yield pa.Table.from_pylist(rows, schema=table.schema)
+            for row in converted if isinstance(converted, list) else [converted]:
+                rows.append(_Row(index, record, row))
+        yield _arrow(rows, table, location, rejected)
         yielded = True
     if not yielded:
         yield table.schema.empty_table()
     yield quarantine.marked(rejected)
+
+
+@dataclass(frozen=True)
+class _Row:
+    index: int  # of its record in the page
+    record: Any
+    row: dict[str, Any]
+
+
+def _arrow(rows: list[_Row], table: RecordTable, location: str, rejected: list) -> pa.Table:
+    """The page's rows as Arrow; a row Arrow refuses (a list where text belongs, a lone
+    surrogate, an integer past 64 bits) is quarantined with its record, and the rest load.
+    Row by row only when the whole page fails, which is rare."""
+    try:
+        return pa.Table.from_pylist([r.row for r in rows], schema=table.schema)
+    except ARROW_ERRORS:
+        pass
+    kept = []
+    for r in rows:
+        try:
+            pa.Table.from_pylist([r.row], schema=table.schema)
+        except ARROW_ERRORS as exc:
+            reason = f"does not fit the {table.kind} table: {exc}"
+            rejected.append(
+                quarantine.record(table.source, location, 0, table.kind, r.index, r.record, reason)
+            )
+        else:
+            kept.append(r.row)
+    return pa.Table.from_pylist(kept, schema=table.schema)
 
 
 def _saved_cursor(value: str | int | None) -> datetime | None:

@@ -10,6 +10,8 @@ from typing import Any
 import dlt
 import pyarrow as pa
 
+from .storable import escaped
+
 log = logging.getLogger(__name__)
 
 SCHEMA = pa.schema(
@@ -45,16 +47,23 @@ def record(
     """A quarantine row; logs a warning naming the record and the reason."""
     log.warning("%s: quarantined %s line %s (%s #%s): %s",
                 source, location, line, record_kind, record_index, reason)  # fmt: skip
-    raw = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+    raw = payload if isinstance(payload, str) else _as_json(payload)
     return {
         "source": source,
         "location": location,
         "line": line,
         "record_kind": record_kind,
         "record_index": record_index,
-        "raw_payload": raw,
-        "reason": reason,
+        "raw_payload": escaped(raw),
+        "reason": escaped(reason),
     }
+
+
+def _as_json(payload: Any) -> str:
+    try:
+        return json.dumps(payload, ensure_ascii=False)
+    except (ValueError, RecursionError) as exc:  # an integer past 4,300 digits, deep nesting
+        return f"(not kept: {exc})"
 
 
 def table(rows: list[dict[str, Any]]) -> pa.Table:

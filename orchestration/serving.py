@@ -20,6 +20,7 @@ from chatsales.core.warehouse import set_duckdb_settings
 SCHEMA = "marts"
 SERVED_TABLES = (
     "dim_managers",
+    "dim_metrics",
     "fct_deals",
     "fct_deal_channels",
     "fct_dialogs",

@@ -15,6 +15,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from chatsales.core.settings import Settings
 
@@ -24,6 +25,16 @@ from .support.layer_markers import check_layer_markers
 from .support.postgres_server import throwaway_postgres
 from .support.warehouses import BuiltWarehouse
 from .support.wazzup_api_replay import wazzup_api
+
+# parsers' fuzzing (tests/test_parser_fuzzing.py): repeatable with a fixed budget, unless
+# HYPOTHESIS_PROFILE=dev asks for a longer random search
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+settings.register_profile(
+    "ci", derandomize=True, max_examples=60, deadline=None, suppress_health_check=_SLOW_IS_FINE
+)
+settings.register_profile("dev", max_examples=1000, deadline=None,
+                          suppress_health_check=_SLOW_IS_FINE)  # fmt: skip
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = ["pytester"]  # tests/test_markers.py runs pytest on tiny test files
 

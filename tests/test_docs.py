@@ -47,8 +47,16 @@ EXPOSURES = {
     ),
     "anomalies_and_interventions": (
         "anomalies",
-        {"mart_anomalies", "mart_interventions", "fct_dialogs", "fct_waits", "dim_managers"},
+        {
+            "mart_anomalies",
+            "mart_interventions",
+            "fct_dialogs",
+            "fct_waits",
+            "dim_managers",
+            "dim_metrics",
+        },
     ),
+    "day": ("day", {"mart_period_comparison", "mart_anomalies", "dim_managers"}),
 }
 MART_PAGE = "#!/model/model.chatsales.mart_manager_metrics"
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "docs"
@@ -222,7 +230,7 @@ def test_mart_manager_metrics_descriptions_reference_metric_doc_blocks(manifest)
 
 
 @pytest.mark.warehouse
-def test_the_five_dashboards_are_exposures(manifest):
+def test_every_dashboard_is_an_exposure(manifest):
     for name, (slug, marts) in EXPOSURES.items():
         exposure = manifest["exposures"].get(f"exposure.chatsales.{name}")
         assert exposure, f"exposure {name} missing"

@@ -3,6 +3,8 @@ makes), equal the same question asked of the marts directly, on both warehouses.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -91,3 +93,60 @@ def test_the_anomalies_table_puts_the_most_severe_first_then_the_latest(superset
     ]
     order = [(s, row["period_start"]) for s, row in zip(tenth, rows, strict=True)]
     assert order == sorted(order, reverse=True)
+
+
+@pytest.mark.superset
+def test_a_standing_anomaly_is_listed_once_with_how_long_it_stood(superset, admin, chart_ids):
+    answer = admin.get(f"{superset.url}/api/v1/chart/{chart_ids[ANOMALIES]}/data/", timeout=120)
+    rows = answer.json()["result"][0]["data"]
+    since = next(column for column in rows[0] if column.startswith("Standing since"))
+    runs = [(row["manager_name"], row["grain"], row["kind"], row[since]) for row in rows]
+    assert len(runs) == len(set(runs))
+    (longest,) = superset.query(
+        "SELECT MAX(n) AS n FROM (SELECT COUNT(*) AS n FROM marts.mart_anomalies "
+        "GROUP BY manager_id, grain, metric, kind, standing_since) AS runs"
+    )
+    assert max(row["periods_standing"] for row in rows) == longest["n"] > 1
+
+
+DAY = "aa5be3c5-815b-5db2-9322-d5f0f55ecfc3"
+
+
+@pytest.mark.superset
+def test_the_day_table_shows_the_days_picked_in_the_day_filter(superset, admin, chart_ids):
+    """Nothing picked: the last full day. Days picked (the native time filter sets the time
+    range): those days, each manager's figures from the mart's day rows."""
+    chart = admin.get(f"{superset.url}/api/v1/chart/{chart_ids[DAY]}", timeout=60).json()
+    context = json.loads(chart["result"]["query_context"])
+    (last_full,) = superset.query(
+        "SELECT MAX(period_start) - 1 AS day FROM marts.mart_manager_metrics WHERE grain = 'day'"
+    )
+    first, end = last_full["day"] - dt.timedelta(days=9), last_full["day"] - dt.timedelta(days=6)
+    picked = f"{first.isoformat()} : {end.isoformat()}"
+    query = context["queries"][0]
+    query["time_range"] = picked
+    query["filters"] = [{"col": "day", "op": "TEMPORAL_RANGE", "val": picked}]
+    answer = admin.post(f"{superset.url}/api/v1/chart/data", json=context, timeout=120)
+    assert answer.status_code == 200, answer.text[:500]
+    shown = {
+        (dt.datetime.fromtimestamp(row["day"] / 1000, dt.UTC).date(), row["manager_name"]): row
+        for row in answer.json()["result"][0]["data"]
+    }
+    expected = superset.query(
+        f"""
+        SELECT m.period_start AS day, COALESCE(d.manager_name, 'Team') AS manager_name,
+          m.response_time_median_s / 60.0 AS median_min, m.messages_sent, m.dialogs_participated
+        FROM marts.mart_manager_metrics AS m
+        LEFT JOIN marts.dim_managers AS d ON d.manager_id = m.manager_id
+        WHERE m.grain = 'day' AND m.channel = 'all'
+          AND m.period_start >= DATE '{first}' AND m.period_start < DATE '{end}'
+        """
+    )
+    assert {row["day"] for row in expected} == {first + dt.timedelta(days=n) for n in range(3)}
+    assert set(shown) == {(row["day"], row["manager_name"]) for row in expected}
+    for row in expected:
+        got = shown[(row["day"], row["manager_name"])]
+        assert got["messages_sent"] == row["messages_sent"]
+        assert got["dialogs"] == row["dialogs_participated"]
+        median = row["median_min"]
+        assert got["response_median_min"] == (median and pytest.approx(float(median)))

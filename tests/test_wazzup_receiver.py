@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -213,12 +214,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _spawn(landing: Path, port: int) -> subprocess.Popen:
+def _spawn(landing: Path, port: int, preexec_fn=None) -> subprocess.Popen:
     env = {**os.environ, "CHATSALES_WAZZUP_WEBHOOK_TOKEN": TOKEN}
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("chatsales")), "receiver", "--landing", str(landing),
          "--port", str(port)],
         cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=preexec_fn,
     )  # fmt: skip
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -315,3 +317,36 @@ def test_the_loader_reads_published_files_and_never_the_current_one(tmp_path, la
     assert load() == 1
     second.stop()
     assert load() == 2
+
+
+FULL_AT = 6_000  # bytes a landing file may grow to while "the disk is full"
+
+
+def _small_disk() -> None:
+    """In the receiver's process: files stop growing at FULL_AT bytes (a write past it fails
+    with EFBIG instead of killing the process), as on a disk that filled up."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FULL_AT, resource.RLIM_INFINITY))
+
+
+@pytest.mark.integration
+def test_a_full_disk_gets_5xx_never_200_and_the_retry_lands_once(landing):
+    """Bodies it cannot store are answered 500; once there is room again, Wazzup's retry of
+    each of them is stored, and every body is on disk exactly once."""
+    port = _free_port()
+    process = _spawn(landing, port, preexec_fn=_small_disk)
+    try:
+        statuses = {n: post(port, message(n, prefix="d")) for n in range(40)}
+        refused = [n for n, status in statuses.items() if status != 200]
+        assert refused and set(statuses.values()) == {200, 500}
+        assert all(status == 500 for n, status in statuses.items() if n >= refused[0])
+        [part] = parts(landing)
+        assert part.stat().st_size <= FULL_AT and part.read_bytes().endswith(b"\n")
+        # room again (the operator freed space): the limit goes, the receiver stays up
+        resource.prlimit(process.pid, resource.RLIMIT_FSIZE, (-1, -1))
+        assert [post(port, message(n, prefix="d")) for n in refused] == [200] * len(refused)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    ids = [json.loads(line)["messages"][0]["messageId"] for line in published_lines(landing)]
+    assert sorted(ids) == [f"d-{n:06d}" for n in range(40)]

@@ -17,6 +17,7 @@ accepted; `GET /health` answers `{"status":"ok"}`. Uses only the standard librar
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hmac
 import json
@@ -64,6 +65,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class _Batch:
+    """The lines written between two fsyncs; their writers wait for `done`."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: OSError | None = None
+
+
 class LandingWriter:
     """Appends lines to the current `.part` file and publishes it; thread-safe."""
 
@@ -72,7 +81,9 @@ class LandingWriter:
         self.incoming = self.folder / ".incoming"
         self.rotate_seconds = rotate_seconds
         self.rotate_bytes = rotate_bytes
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the file, its sizes and the batch
+        self._batch = _Batch()  # the lines written since the last fsync
+        self._durable_size = 0
         self._file: BinaryIO | None = None
         self._path: Path | None = None
         self._opened = 0.0
@@ -121,28 +132,59 @@ class LandingWriter:
         return published
 
     def append(self, line: bytes) -> None:
-        """Write, flush and fsync one line; when this returns, the line is durable."""
+        """Write one line and wait for the fsync that covers it; when this returns, the line
+        is durable. Group commit: lines written while a sync runs share the next one."""
         with self.lock:
             if self._file is None:
                 self._open()
             assert self._file is not None
             try:
-                self._file.write(line)
-                self._file.flush()
-                os.fsync(self._file.fileno())
+                if self._file.write(line) != len(line):
+                    raise OSError(errno.ENOSPC, "short write: no space left on device")
             except BaseException:
-                # e.g. a full disk: cut the half-written line so later lines stay whole; if
-                # even that fails, leave the file to the recovery of the next start
-                try:
-                    self._file.truncate(self._size)
-                    os.fsync(self._file.fileno())
-                except OSError:
-                    self._file.close()
-                    self._file = self._path = None
+                self._cut_back(self._size)  # e.g. a full disk: later lines stay whole
                 raise
             self._size += len(line)
-            if self._due():
+            batch = self._batch
+        self._commit(batch)
+        if batch.error is not None:
+            raise batch.error
+
+    def _commit(self, batch: _Batch) -> None:
+        """fsync every line written so far, unless another sync (or a rotation) covered the
+        batch meanwhile. Writers wait on the lock during an fsync, then write, and the first
+        of them to get the lock again syncs them all."""
+        with self.lock:
+            if batch.done.is_set():
+                return
+            assert batch is self._batch and self._file is not None
+            try:
+                os.fsync(self._file.fileno())
+            except BaseException as exc:
+                batch.error = exc if isinstance(exc, OSError) else OSError(str(exc))
+                self._cut_back(self._durable_size)  # every line of the batch is refused
+            else:
+                self._durable_size = self._size
+            self._next_batch()
+            if batch.error is None and self._due():
                 self._close()
+
+    def _next_batch(self) -> None:
+        self._batch.done.set()
+        self._batch = _Batch()
+
+    def _cut_back(self, size: int) -> None:
+        """Back to `size` bytes: a failed write leaves no partial line, a failed sync none of
+        its batch. If even that fails, the next start's recovery cuts the partial line."""
+        assert self._file is not None
+        try:
+            self._file.truncate(size)
+            self._file.seek(size)
+            os.fsync(self._file.fileno())
+            self._size = size
+        except OSError:
+            self._file.close()
+            self._file = self._path = None
 
     def rotate_if_due(self) -> None:
         with self.lock:
@@ -166,14 +208,17 @@ class LandingWriter:
         name = f"{stamp:%Y-%m-%dT%H-%M-%S}.{stamp.microsecond // 1000:03d}Z-{os.getpid()}.jsonl"
         self.incoming.mkdir(parents=True, exist_ok=True)
         self._path = self.incoming / (name + PART_SUFFIX)
-        self._file = open(self._path, "xb")  # noqa: SIM115  (kept open across requests)
+        # unbuffered: a write is in the kernel's cache at once, and a failed one is seen
+        self._file = open(self._path, "xb", buffering=0)  # noqa: SIM115  (kept open)
         fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         _fsync_dir(self.incoming)  # the file's name is as durable as the lines written to it
-        self._opened, self._size = time.monotonic(), 0
+        self._opened, self._size, self._durable_size = time.monotonic(), 0, 0
 
     def _close(self) -> None:
         assert self._file is not None and self._path is not None
         os.fsync(self._file.fileno())
+        self._durable_size = self._size
+        self._next_batch()  # the lines written since the last sync are durable too
         try:
             if self._size:
                 self._publish(self._path)

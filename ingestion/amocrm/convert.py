@@ -20,4 +20,9 @@ def int_field(record: dict, key: str, required: bool = False) -> int | None:
 
 def timestamp_field(record: dict, key: str, required: bool = False) -> datetime | None:
     seconds = int_field(record, key, required)
-    return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"{key} is no unix time in range: {seconds!r}") from exc

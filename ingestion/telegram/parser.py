@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from .. import quarantine
 from ..exports import MESSAGES_SCHEMA
+from ..storable import unstorable_field
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def parse_file(
     """Parse the bytes of an export file; a file that is not JSON is one quarantine row."""
     try:
         data = json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, nesting
         preview = raw[:FILE_PREVIEW_CHARS].decode("utf-8", errors="replace")
         return ParsedExport(rejected=[_file_reject(file_name, preview, f"invalid JSON: {exc}")])
     return parse_export(data, file_name, manager_id, manager_user_ids, timezone)
@@ -176,11 +177,11 @@ def _message_row(message: Any, chat: _Chat, context: _Context) -> dict[str, Any]
     if isinstance(message_id, bool) or not isinstance(message_id, int):
         raise BadRecord("id missing or not an integer")
     kind = message.get("type")
-    if kind not in MESSAGE_KINDS:
+    if not isinstance(kind, str) or kind not in MESSAGE_KINDS:
         raise BadRecord(f"unknown message type {kind!r}")
     service = kind == "service"
     author_id = _peer_id(message, "actor_id" if service else "from_id")
-    return {
+    row = {
         "message_id": f"tg:{chat.id}:{message_id}",
         "manager_id": context.manager_id,
         "chat_id": f"tg:{chat.id}",
@@ -199,6 +200,9 @@ def _message_row(message: Any, chat: _Chat, context: _Context) -> dict[str, Any]
         "client_username": None,
         "landing_file": context.file_name,
     }
+    if (field_name := unstorable_field(row)) is not None:
+        raise BadRecord(f"{field_name} is not valid Unicode (a lone surrogate)")
+    return row
 
 
 def _side(kind: str, author_id: str | None, chat: _Chat, context: _Context, via_bot: bool) -> str:
@@ -235,7 +239,10 @@ def _sent_at(message: dict, timezone: str) -> datetime:
         raise BadRecord(f"date is not an ISO timestamp: {local!r}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_zone(timezone))
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01 east of UTC
+        raise BadRecord(f"date is out of range: {local!r}") from exc
 
 
 @functools.cache

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import quarantine
+from ..storable import has_lone_surrogate
 
 SOURCE = "wazzup"
 CHAT_TYPES = {
@@ -85,14 +86,16 @@ def parse_utc(value: Any, name: str) -> datetime:
         raise BadRecord(f"{name} missing or not a string")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise BadRecord(f"{name} is not an ISO timestamp: {value!r}") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: 0001-01-01T00:00+05:00
+        raise BadRecord(f"{name} is not an ISO timestamp in range: {value!r}") from exc
 
 
 def _text(record: dict, key: str, required: bool = False) -> str | None:
     value = record.get(key)
     if type(value) is str:
+        if has_lone_surrogate(value):
+            raise BadRecord(f"{key} is not valid Unicode (a lone surrogate)")
         return value
     if value is None:
         if required:
@@ -151,10 +154,14 @@ def channel_row(record: Any) -> tuple:
     millis = record.get("timestamp")
     if isinstance(millis, bool) or not isinstance(millis, int | float):
         raise BadRecord("timestamp (epoch milliseconds) missing")
+    try:
+        changed_at = datetime.fromtimestamp(millis / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError) as exc:  # NaN, Infinity, past year 9999
+        raise BadRecord(f"timestamp is no epoch milliseconds in range: {millis!r}") from exc
     return (
         _text(record, "channelId", required=True),
         _text(record, "state", required=True),
-        datetime.fromtimestamp(millis / 1000, tz=UTC),
+        changed_at,
     )
 
 
@@ -228,7 +235,7 @@ def _body(parsed: ParsedFile, line_no: int, raw: bytes) -> dict | None:
         return None
     try:
         body = json.loads(line)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # and an integer past 4,300 digits, deep nesting
         parsed.reject(line_no, "body", 0, line.rstrip("\n"), f"invalid JSON: {exc}")
         return None
     if not isinstance(body, dict):

@@ -106,6 +106,21 @@ WHERE m.grain = '{grain}' AND m.channel = 'all' AND m.manager_id <> 'all'
     )
 
 
+def _first_managers_weeks(*selects: str) -> Query:
+    """Week rows (all channels) of the first manager by id: one select list gives wide rows;
+    several, each with a `series` and a `value`, give one long series each."""
+    where = """
+FROM marts.mart_manager_metrics AS m
+JOIN marts.dim_managers AS d ON d.manager_id = m.manager_id
+WHERE m.grain = 'week' AND m.channel = 'all' AND m.manager_id = (
+  SELECT MIN(f.manager_id) FROM marts.mart_manager_metrics AS f
+  WHERE f.manager_id NOT IN ('all', 'unassigned')
+)
+"""
+    sql = "UNION ALL".join(f"\nSELECT m.period_start, {select}{where}" for select in selects)
+    return Query(sql, ("period_start",), "long" if len(selects) > 1 else "wide")
+
+
 def _change(metric: str, column: str = "pct_change") -> str:
     return f"""(
     SELECT c.{column} FROM marts.mart_period_comparison AS c
@@ -124,6 +139,62 @@ def _anomalies(metric: str | None = None) -> str:
 
 
 # -- the charts ----------------------------------------------------------------------------
+
+# one standing anomaly: the rows of the same manager, grain, metric and kind since the same period
+_SAME_RUN = (
+    "o.manager_id = a.manager_id AND o.grain = a.grain AND o.metric = a.metric"
+    " AND o.kind = a.kind AND o.standing_since = a.standing_since"
+)
+
+
+def _shown(value: str) -> str:
+    """A mart_interventions value as the table shows it: seconds in minutes, rates in percent."""
+    return (
+        f"CASE WHEN RIGHT(i.metric, 2) = '_s' THEN {value} / 60.0"
+        f" WHEN i.is_rate THEN 100 * {value} ELSE {value} END"
+    )
+
+
+def _day_against(column: str, name: str, scale: str = "") -> str:
+    """A day-row metric of mart_manager_metrics on the day, the day before and a week earlier."""
+    return ",\n".join(
+        f"  {alias}.{column}{scale} AS {name}{suffix}"
+        for alias, suffix in (("t", ""), ("b", "_day_before"), ("w", "_week_ago"))
+    )
+
+
+# the last full day (the day before the latest day-grain row) per manager, straight from the
+# day rows of mart_manager_metrics rather than from mart_period_comparison
+_LAST_FULL_DAY = f"""
+SELECT
+  t.period_start AS day,
+  COALESCE(d.manager_name, CASE WHEN t.manager_id = 'all' THEN 'Team' ELSE t.manager_id END)
+    AS manager_name,
+{_day_against("response_time_mean_s", "response_mean_min", " / 60.0")},
+{_day_against("response_time_median_s", "response_median_min", " / 60.0")},
+{_day_against("messages_sent", "messages_sent")},
+{_day_against("dialogs_participated", "dialogs")},
+  r.reason_en
+FROM marts.mart_manager_metrics AS t
+LEFT JOIN marts.mart_manager_metrics AS b
+  ON b.grain = 'day' AND b.channel = 'all' AND b.manager_id = t.manager_id
+  AND b.period_start = t.period_start - 1
+LEFT JOIN marts.mart_manager_metrics AS w
+  ON w.grain = 'day' AND w.channel = 'all' AND w.manager_id = t.manager_id
+  AND w.period_start = t.period_start - 7
+LEFT JOIN marts.dim_managers AS d ON d.manager_id = t.manager_id
+LEFT JOIN (
+  SELECT manager_id, period_start, STRING_AGG(reason_en, '; ' ORDER BY kind) AS reason_en
+  FROM marts.mart_anomalies
+  WHERE grain = 'day' AND kind IS NOT NULL
+  GROUP BY manager_id, period_start
+) AS r ON r.manager_id = t.manager_id AND r.period_start = t.period_start
+WHERE t.grain = 'day' AND t.channel = 'all'
+  AND t.period_start = (
+    SELECT MAX(period_start) - 1 FROM marts.mart_manager_metrics WHERE grain = 'day'
+  )
+ORDER BY t.manager_id
+"""
 
 REFERENCES: dict[str, Reference] = {
     # ---------------------------------------------------------------- Overview (overview)
@@ -179,8 +250,8 @@ REFERENCES: dict[str, Reference] = {
     ),
     # ---------------------------------------------------------------- Managers (managers)
     "c1d9a6c7-2de0-5214-aa9c-133781ea94b4": Reference(
-        "How does each manager do each month: new dialogs, messages per dialog, median response "
-        "time and conversion, against the previous month?",
+        "How does each manager do each month: new dialogs, messages per dialog, mean and median "
+        "response time and conversion, against the previous month?",
         "table",
         "managers",
         (
@@ -194,12 +265,13 @@ SELECT
   m.messages_per_dialog,
   {_change("messages_per_dialog")} AS messages_per_dialog_change,
   {_anomalies("messages_per_dialog")} AS messages_per_dialog_anomalies,
+  m.response_time_mean_s / 60.0 AS response_time_mean_min,
   m.response_time_median_s / 60.0 AS response_time_median_min,
   {_change("response_time_median_s")} AS response_time_median_change,
   m.conversion_rate,
   m.conversion_ci_low,
   m.conversion_ci_high,
-  {_change("conversion_rate", "abs_change")} AS conversion_change_pp,
+  100 * {_change("conversion_rate", "abs_change")} AS conversion_change_pp,
   {_anomalies()} AS anomalies
 FROM marts.mart_manager_metrics AS m
 {NAMES}
@@ -291,13 +363,19 @@ WHERE m.grain = 'week' AND m.manager_id = 'all' AND m.channel = 'all'
         ),
     ),
     "913cf691-79de-5757-aa13-c3b55cbbf037": Reference(
-        "Is a manager slower because of load? Weekly median response time per manager against the "
-        "dialogs they handle",
+        "Is a manager slower because of load? One manager's weekly mean and median response time "
+        "against the dialogs they handle",
         "mixed_timeseries",
         "response-time-and-load",
+        # nothing picked in the filter, and the admin is no manager: the first manager
         (
-            _per_manager("week", "m.response_time_median_s / 60.0"),
-            _per_manager("week", "m.dialogs_participated"),
+            _first_managers_weeks(
+                "'response_time_mean_min, ' || d.manager_name AS series,"
+                " m.response_time_mean_s / 60.0 AS value",
+                "'response_time_median_min, ' || d.manager_name AS series,"
+                " m.response_time_median_s / 60.0 AS value",
+            ),
+            _first_managers_weeks("m.dialogs_participated"),
         ),
     ),
     "385ac2ff-5492-51e5-8e31-59a198ab39f4": Reference(
@@ -410,7 +488,7 @@ SELECT
   m.conversion_rate,
   m.conversion_ci_low,
   m.conversion_ci_high,
-  {_change("conversion_rate", "abs_change")} AS conversion_change_pp,
+  100 * {_change("conversion_rate", "abs_change")} AS conversion_change_pp,
   m.cohort_conversion_rate,
   m.cohort_conversion_status
 FROM marts.mart_manager_metrics AS m
@@ -436,6 +514,7 @@ SELECT
   a.kind,
   a.judged_by,
   CAST(a.standing_since AS VARCHAR) AS "Standing since",
+  (SELECT COUNT(*) FROM marts.mart_anomalies AS o WHERE {_SAME_RUN}) AS periods_standing,
   a.reason_en,
   a.severity AS max_severity,
   a.value AS "Value",
@@ -443,6 +522,7 @@ SELECT
   a.expected_high AS "Expected to"
 FROM marts.mart_anomalies AS a
 LEFT JOIN marts.dim_managers AS d ON d.manager_id = a.manager_id
+WHERE a.period_start = (SELECT MAX(o.period_start) FROM marts.mart_anomalies AS o WHERE {_SAME_RUN})
 """,
                 ("period_start", "grain", "manager_name", "kind", "reason_en"),
             ),
@@ -461,25 +541,36 @@ SELECT
   i.description,
   i.kind,
   COALESCE(d.manager_name, '{TEAM}') AS manager_name,
-  i.metric,
-  i.before_value,
-  i.after_value,
-  i.abs_change,
-  i.pct_change,
+  m.metric_name_en
+    || CASE WHEN RIGHT(i.metric, 2) = '_s' THEN ', min' WHEN i.is_rate THEN ', %' ELSE '' END
+    AS metric_name_en,
+  {_shown("i.before_value")} AS before_shown,
+  {_shown("i.after_value")} AS after_shown,
+  CASE WHEN NOT i.is_rate THEN i.pct_change END AS change_pct,
+  CASE WHEN i.is_rate THEN 100 * i.abs_change END AS change_pp,
   i.is_significant,
-  i.expected_metric,
+  e.metric_name_en AS expected_metric_name_en,
   i.expected_direction,
   i.observed_direction,
   i.is_as_expected,
   i.status
 FROM marts.mart_interventions AS i
 LEFT JOIN marts.dim_managers AS d ON d.manager_id = i.manager_id
+LEFT JOIN marts.dim_metrics AS m ON m.metric = i.metric
+LEFT JOIN marts.dim_metrics AS e ON e.metric = i.expected_metric
 ORDER BY i.event_date DESC, i.intervention_id, i.metric
 """,
-                ("title", "metric"),
+                ("title", "metric_name_en"),
                 ordered=True,
             ),
         ),
+    ),
+    "aa5be3c5-815b-5db2-9322-d5f0f55ecfc3": Reference(
+        "Yesterday against the day before and a week earlier: how fast did each manager answer,"
+        " and how busy were they?",
+        "table",
+        "day",
+        (Query(_LAST_FULL_DAY, ("manager_name",), ordered=True),),
     ),
     "0a78a7f4-9a46-5686-a504-db7f2dbb1492": Reference(
         "Which dialogs did this manager have? (drill-down: pick a manager or click one above)",

@@ -26,7 +26,7 @@ from .postgres_server import free_port
 from .warehouses import BuiltWarehouse
 
 BUNDLE = REPO_ROOT / "superset_exports"
-DASHBOARDS = ["overview", "managers", "response-time-and-load", "conversion", "anomalies"]
+DASHBOARDS = ["overview", "managers", "response-time-and-load", "conversion", "anomalies", "day"]
 
 
 def listing(session: requests.Session, url: str, resource: str) -> list[dict]:

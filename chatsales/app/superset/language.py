@@ -188,9 +188,22 @@ class Translator:
             **dataset,
             "description": self.text(dataset.get("description")),
             "sql": sql,
-            "columns": [named(c) for c in dataset.get("columns", [])],
+            "columns": [named(c) for c in self._twins_swapped(dataset.get("columns", []))],
             "metrics": [named(m) for m in dataset.get("metrics", [])],
         }
+
+    def _twins_swapped(self, columns: list[dict]) -> list[dict]:
+        """The charts read the other twin of a language pair, so it takes the names the
+        one they read before had (`Reason` / `Reason (Russian)` in English become
+        «Причина (по-английски)» / «Причина» in Russian), and back."""
+        by_name = {column["column_name"]: column for column in columns}
+        twins = {**self.table.columns, **{v: k for k, v in self.table.columns.items()}}
+        names = ("verbose_name", "description")
+        swapped = []
+        for column in columns:
+            twin = by_name.get(twins.get(column["column_name"], ""))
+            swapped.append({**column, **{n: twin.get(n) for n in names}} if twin else column)
+        return swapped
 
 
 def visible_strings(objects: dict[str, dict]) -> set[str]:

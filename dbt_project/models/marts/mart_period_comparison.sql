@@ -14,7 +14,8 @@
     'new_dialogs', 'new_dialogs_incoming', 'new_dialogs_outgoing', 'new_clients',
     'dialogs_participated', 'messages_sent', 'messages_received',
     'messages_per_dialog', 'messages_per_dialog_median',
-    'response_time_median_s', 'business_response_time_median_s', 'response_time_p90_s',
+    'response_time_mean_s', 'response_time_median_s', 'business_response_time_median_s',
+    'response_time_p90_s',
     'first_response_time_median_s', 'sla_share', 'peak_concurrent_dialogs',
     'won_deals', 'conversion_rate', 'cohort_conversion_rate',
 ] %}
