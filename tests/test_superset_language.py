@@ -88,6 +88,9 @@ def test_the_russian_anomaly_table_reads_the_russian_reason(russian):
     assert "reason_ru" in chart["params"]["groupby"] and "reason_en" not in chart["params"]
     query = json.loads(chart["query_context"])["queries"][0]
     assert "reason_ru" in query["columns"] and "Факт" in json.dumps(query, ensure_ascii=False)
+    (dataset,) = [o for n, o in russian.items() if n.startswith("datasets/chatsales/mart_anom")]
+    names = {c["column_name"]: c["verbose_name"] for c in dataset["columns"]}
+    assert (names["reason_ru"], names["reason_en"]) == ("Причина", "Причина (по-английски)")
 
 
 @pytest.mark.unit
