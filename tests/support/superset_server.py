@@ -94,7 +94,10 @@ def running_superset(built: BuiltWarehouse, home: Path) -> Iterator[RunningSuper
         server.wait_healthy(url, timeout=180, proc=process)
         admin = (env["CHATSALES_SUPERSET_ADMIN_USER"], env["CHATSALES_SUPERSET_ADMIN_PASSWORD"])
         superset = RunningSuperset(url, home, log_path, built, admin, users)
-        superset.imported = client.import_bundle(url, *admin, BUNDLE, built.warehouse)
+        reader_password = credentials(home)["reader_password"]
+        superset.imported = client.import_bundle(
+            url, *admin, BUNDLE, built.warehouse, reader_password
+        )
         yield superset
     finally:
         server.stop(process)

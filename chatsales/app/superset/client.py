@@ -15,6 +15,8 @@ from supersetapiclient.client import SupersetClient
 
 from chatsales.core.settings import Warehouse, as_warehouse, dashboards_warehouse
 
+from .reader import READER_ROLE
+
 PLACEHOLDER = "templated-from-CHATSALES_WAREHOUSE"
 BUNDLE_PARTS = ("metadata.yaml", "databases", "datasets", "charts", "dashboards")
 PASSWORD_MASK = "XXXXXXXXXX"  # what Superset puts in a URI for a password it keeps apart
@@ -64,20 +66,26 @@ def _list(client: SupersetClient, resource: str, columns: list[str]) -> list[dic
         page += 1
 
 
-def templated_database(config: dict, wh: Warehouse) -> tuple[dict, str | None]:
-    """A database YAML pointed at the warehouse, read-only; and the password to send apart."""
+def templated_database(
+    config: dict, wh: Warehouse, reader_password: str | None = None
+) -> tuple[dict, str | None]:
+    """A database YAML pointed at the warehouse, read-only (on PostgreSQL as the reader role,
+    which may read schema marts only); and the password to send apart."""
     engine_params = config.setdefault("extra", {}).setdefault("engine_params", {})
     if wh.kind == "duckdb":
         config["sqlalchemy_uri"] = dashboards_warehouse(wh).sqlalchemy_url
         engine_params["connect_args"] = {"read_only": True}
         return config, None
-    pg = wh.postgres
-    config["sqlalchemy_uri"] = wh.postgres_url(password=PASSWORD_MASK if pg["password"] else "")
+    if reader_password is None:
+        raise SupersetError(f"no password for {READER_ROLE}: run `chatsales superset setup`")
+    config["sqlalchemy_uri"] = wh.postgres_url(user=READER_ROLE, password=PASSWORD_MASK)
     engine_params["connect_args"] = {"options": "-c default_transaction_read_only=on"}
-    return config, pg["password"]
+    return config, reader_password
 
 
-def _zip_bundle(bundle_dir: Path, wh: Warehouse, zip_path: Path) -> dict[str, str]:
+def _zip_bundle(
+    bundle_dir: Path, wh: Warehouse, zip_path: Path, reader_password: str | None
+) -> dict[str, str]:
     """Zip the bundle under one root folder (as Superset exports it), every database
     templated; returns the passwords by file name."""
     passwords = {}
@@ -92,7 +100,7 @@ def _zip_bundle(bundle_dir: Path, wh: Warehouse, zip_path: Path) -> dict[str, st
                 # dashboard import overwrites the dashboards and skips changed charts
                 text = yaml.safe_dump({**yaml.safe_load(text), "type": "assets"})
             elif name.startswith("databases/"):
-                config, password = templated_database(yaml.safe_load(text), wh)
+                config, password = templated_database(yaml.safe_load(text), wh, reader_password)
                 text = yaml.safe_dump(config, sort_keys=False)
                 if password is not None:
                     passwords[name] = password
@@ -100,15 +108,18 @@ def _zip_bundle(bundle_dir: Path, wh: Warehouse, zip_path: Path) -> dict[str, st
     return passwords
 
 
-def import_bundle(base_url, username, password, bundle_dir, warehouse=None) -> dict:
+def import_bundle(
+    base_url, username, password, bundle_dir, warehouse=None, reader_password=None
+) -> dict:
     """Import the unzipped bundle (overwriting objects with the same uuids), then put the
-    Manager role's row-level security on every dataset with a manager_id column."""
+    Manager role's row-level security on every dataset with a manager_id column.
+    `reader_password`: the PostgreSQL reader role's (paths.credentials)."""
     wh = as_warehouse(warehouse)
     bundle_dir = Path(bundle_dir)
     client = connect(base_url, username, password)
     with tempfile.TemporaryDirectory() as tmp:
         zip_path = Path(tmp) / "bundle.zip"
-        passwords = _zip_bundle(bundle_dir, wh, zip_path)
+        passwords = _zip_bundle(bundle_dir, wh, zip_path, reader_password)
         with open(zip_path, "rb") as archive:
             files = {
                 "bundle": ("bundle.zip", archive, "application/zip"),

@@ -12,7 +12,7 @@ from pathlib import Path
 from chatsales.core.settings import REPO_ROOT, settings
 
 from . import server
-from .paths import credentials_path, log_path, pid_path
+from .paths import credentials, credentials_path, log_path, pid_path
 
 BUNDLE_DIR = REPO_ROOT / "superset_exports"
 
@@ -114,8 +114,9 @@ def cmd_import(env: dict[str, str], args: argparse.Namespace) -> int:
         return 2
     admin = env["CHATSALES_SUPERSET_ADMIN_USER"], env["CHATSALES_SUPERSET_ADMIN_PASSWORD"]
     started = time.monotonic()
+    reader_password = credentials(Path(env["SUPERSET_HOME"]))["reader_password"]
     result = import_bundle(env["CHATSALES_SUPERSET_URL"], *admin, args.bundle,
-                           env["CHATSALES_WAREHOUSE"])  # fmt: skip
+                           env["CHATSALES_WAREHOUSE"], reader_password)  # fmt: skip
     print(f"✓ imported {args.bundle} in {time.monotonic() - started:.1f}s: "
           f"{len(result['dashboards'])} dashboards, {result['charts']} charts")  # fmt: skip
     for slug in result["dashboards"]:
