@@ -153,7 +153,9 @@ def test_on_duckdb_superset_writes_nothing_and_sees_no_raw_text(superset_duckdb)
     with closing(duckdb.connect(str(served), read_only=True)) as con:
         with pytest.raises(duckdb.InvalidInputException, match="read-only"):
             con.execute("CREATE TABLE marts.intruder AS SELECT 1 AS a")
-        schemas = {row[0] for row in con.execute("SELECT schema_name FROM duckdb_schemas()")}
+        schemas = {
+            row[0] for row in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()
+        }
     assert not schemas & {"raw_wazzup", "raw_telegram", "raw_whatsapp", "staging", "intermediate"}
 
 
