@@ -153,9 +153,12 @@ def _chart_holder(page, title_start: str):
 
 
 def _column(holder, header: str) -> list[str]:
-    """The texts of one column of a table chart's shown page."""
+    """The texts of one column of a table chart's shown page ([] while it loads)."""
+    holder.scroll_into_view_if_needed()  # a chart out of view is not drawn
     headers = [h.strip() for h in holder.locator("thead th").all_inner_texts()]
-    index = next(i for i, h in enumerate(headers) if h.startswith(header))
+    index = next((i for i, h in enumerate(headers) if h.startswith(header)), None)
+    if index is None:
+        return []
     cells = holder.locator(f"tbody tr td:nth-child({index + 1})")
     return [text.strip() for text in cells.all_inner_texts()]
 
