@@ -171,24 +171,34 @@ def _wait_for(page, condition, timeout: float = 60) -> None:
         page.wait_for_timeout(500)
 
 
+# per dashboard: the table a manager is clicked in, and that manager's column in it
+MANAGER_TABLES = {
+    "anomalies": ("Which managers were off", 2),
+    "managers": ("How does each manager do each month", 1),
+}
+
+
 @needs_chromium
-def test_an_anomaly_leads_to_its_managers_dialogs_and_one_dialogs_messages(superset_duckdb):
-    """On the Anomalies dashboard: a click on an anomaly's manager narrows the dialogs table
-    to that manager's dialogs; a click on a dialog shows its messages, oldest first."""
+@pytest.mark.parametrize("slug", list(MANAGER_TABLES))
+def test_a_managers_row_leads_to_their_dialogs_and_one_dialogs_messages(superset_duckdb, slug):
+    """A click on a manager (an anomaly, a month of the manager table) narrows the dialogs
+    table to that manager's dialogs; a click on a dialog shows its messages, oldest first."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    expected = _chart_counts(superset_duckdb)["anomalies"]
+    expected = _chart_counts(superset_duckdb)[slug]
+    title, column = MANAGER_TABLES[slug]
     with _logged_in_page(superset_duckdb, "head") as page:
-        page.goto(f"{superset_duckdb.url}/superset/dashboard/anomalies/?standalone=1")
+        page.goto(f"{superset_duckdb.url}/superset/dashboard/{slug}/?standalone=1")
         _settled_states(page, expected)
-        anomalies = _chart_holder(page, "Which managers were off")
+        managers = _chart_holder(page, title)
         dialogs = _chart_holder(page, "Which dialogs did this manager")
         messages = _chart_holder(page, "Which messages were written")
-        manager = anomalies.locator("tbody tr").first.locator("td").nth(2)
+        managers.scroll_into_view_if_needed()
+        manager = managers.locator("tbody tr").first.locator("td").nth(column)
         name = manager.inner_text().strip()
         manager.click()
         _wait_for(page, lambda: set(_column(dialogs, "Manager")) == {name})
         dialogs.scroll_into_view_if_needed()
-        dialogs.screenshot(path=str(ARTIFACTS / "anomalies_dialogs_of_a_manager.png"))
+        dialogs.screenshot(path=str(ARTIFACTS / f"{slug}_dialogs_of_a_manager.png"))
 
         dialog = dialogs.locator("tbody tr").first.locator("td").last
         dialog_id = dialog.inner_text().strip()
@@ -196,7 +206,7 @@ def test_an_anomaly_leads_to_its_managers_dialogs_and_one_dialogs_messages(super
         _wait_for(page, lambda: set(_column(messages, "Dialog id")) == {dialog_id})
         messages.scroll_into_view_if_needed()
         page.wait_for_timeout(1000)
-        messages.screenshot(path=str(ARTIFACTS / "anomalies_messages_of_a_dialog.png"))
+        messages.screenshot(path=str(ARTIFACTS / f"{slug}_messages_of_a_dialog.png"))
         shown = _column(messages, "Sent")
         texts = _column(messages, "Text")
     (owner,) = superset_duckdb.query(
