@@ -270,3 +270,16 @@ def test_a_mistyped_scheme_is_refused_without_echoing_the_password():
     with pytest.raises(ValueError, match="postgressql") as refused:
         _ = Warehouse(f"postgressql://bob:{quote(PASSWORD, safe='')}@db/wh").kind
     assert "p@ss" not in str(refused.value) and "p%40ss" not in str(refused.value)
+
+
+@pytest.mark.unit
+def test_the_reader_role_may_read_marts_only_and_its_password_is_never_shown():
+    statements = reader.reader_role_sql(Warehouse(URL), PASSWORD)
+    grants = [s for s in statements if s.startswith(("GRANT", "ALTER DEFAULT"))]
+    assert all(" ON SCHEMA marts " in s or " IN SCHEMA marts " in s for s in grants[1:])
+    assert not any(
+        word in s for s in grants for word in ("INSERT", "UPDATE", "CREATE ON", "GRANT ALL")
+    )
+    shown = reader.printable_sql(Warehouse(URL), PASSWORD)
+    assert PASSWORD not in shown and reader.HIDDEN in shown
+    assert shown.count(";") == len(statements)
