@@ -37,6 +37,9 @@ EXPOSURES = {
             "mart_period_comparison",
             "mart_anomalies",
             "mart_message_norms",
+            "fct_dialogs",
+            "fct_messages",
+            "fct_waits",
             "dim_managers",
         },
     ),
@@ -47,7 +50,14 @@ EXPOSURES = {
     ),
     "anomalies_and_interventions": (
         "anomalies",
-        {"mart_anomalies", "mart_interventions", "fct_dialogs", "fct_waits", "dim_managers"},
+        {
+            "mart_anomalies",
+            "mart_interventions",
+            "fct_dialogs",
+            "fct_messages",
+            "fct_waits",
+            "dim_managers",
+        },
     ),
 }
 MART_PAGE = "#!/model/model.chatsales.mart_manager_metrics"
