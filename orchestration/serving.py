@@ -24,6 +24,7 @@ SERVED_TABLES = (
     "fct_deals",
     "fct_deal_channels",
     "fct_dialogs",
+    "fct_messages",
     "fct_waits",
     "mart_manager_metrics",
     "mart_period_comparison",

@@ -4,14 +4,13 @@ keeps it out of every model: on an incremental run, for all history, and back ag
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from chatsales.core.settings import DBT_PROJECT_DIR, Warehouse
+from chatsales.core.settings import Warehouse
 from chatsales.core.warehouse import query
+
+from .support.masking import rebuild_messages
 
 pytestmark = pytest.mark.warehouse
 
@@ -49,21 +48,6 @@ def text_counts(target: Warehouse) -> dict[str, tuple]:
 def test_every_message_keeps_its_text(built):
     assert query("select count(message_text) from marts.fct_messages", built.warehouse)[0][0] > 0
     assert text_mismatches(built.warehouse) == []
-
-
-def rebuild_messages(source: Warehouse, tmp: Path, env: dict[str, str], masked: bool) -> None:
-    """`dbt build` of the two models holding text on a copy, the setting handed to dbt as
-    chatsales hands it on (Warehouse.dbt_env): an incremental run with no new message."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CHATSALES_MASK_MESSAGE_TEXT", "true" if masked else "false")
-        env = {**env, **source.dbt_env(), "DBT_TARGET_PATH": str(tmp / "target")}
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    result = subprocess.run(
-        [dbt, "build", "--select", "int_messages", "fct_messages",
-         "--profiles-dir", str(DBT_PROJECT_DIR)],
-        cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-4000:]
 
 
 def test_masking_reaches_all_history_and_unmasking_brings_it_back(

@@ -16,7 +16,8 @@ import psycopg2
 import pytest
 from sqlalchemy import create_engine, make_url
 
-from chatsales.app.superset import client, server
+from chatsales.app.superset import client, reader, server
+from chatsales.app.superset.paths import credentials
 from chatsales.core.settings import Warehouse
 from chatsales.core.warehouse import query
 from orchestration.checks import gx_checks
@@ -76,10 +77,10 @@ def test_the_dlt_destination_gets_the_password_as_is():
 @pytest.mark.unit
 def test_superset_gets_the_password_apart_and_a_uri_that_parses(tmp_path, monkeypatch):
     config, password = client.templated_database(
-        {"sqlalchemy_uri": client.PLACEHOLDER}, Warehouse(URL)
+        {"sqlalchemy_uri": client.PLACEHOLDER}, Warehouse(URL), reader_password=PASSWORD
     )
     assert password == PASSWORD
-    masked = ("bob", client.PASSWORD_MASK, "db.example", 5433, "wh")
+    masked = (reader.READER_ROLE, client.PASSWORD_MASK, "db.example", 5433, "wh")
     assert _parts(config["sqlalchemy_uri"]) == masked
     assert PASSWORD not in str(config) and QUOTED not in str(config)
     monkeypatch.delenv("CHATSALES_SUPERSET_METADATA_URI", raising=False)
@@ -209,10 +210,24 @@ def test_superset_reads_the_role_s_warehouse_with_its_password(
     superset_postgres, password_warehouse, tmp_path, monkeypatch
 ):
     """The session's Superset, its bundle imported once more pointed at the role's warehouse
-    (then back): the charts' queries connect as the role, with the password sent apart."""
+    (then back): the charts' queries connect as the reader role on the role's database, with
+    the password sent apart. The role may not create roles: the SQL for an administrator is
+    written instead, and run here as the server's superuser."""
     superset, role = superset_postgres, password_warehouse.warehouse
+    reader_password = credentials(superset.home)["reader_password"]
+    sql_file = reader.ensure_reader_role(role, reader_password, tmp_path)
+    assert sql_file is not None and sql_file.stat().st_mode & 0o077 == 0
+    with (
+        psycopg2.connect(
+            Warehouse(superset_postgres.built.warehouse.url).postgres_url(database=ROLE_DB)
+        ) as conn,
+        conn.cursor() as cursor,
+    ):
+        cursor.execute(sql_file.read_text())
     try:
-        imported = client.import_bundle(superset.url, *superset.admin, BUNDLE, role)
+        imported = client.import_bundle(
+            superset.url, *superset.admin, BUNDLE, role, reader_password=reader_password
+        )
         assert imported == superset.imported
         admin = superset.session()
         (database,) = listing(admin, superset.url, "database")
@@ -221,7 +236,7 @@ def test_superset_reads_the_role_s_warehouse_with_its_password(
         )
         assert answer.status_code == 200, answer.text[:300]
         configured = make_url(answer.json()["result"]["sqlalchemy_uri"])
-        assert (configured.username, configured.database) == (ROLE, ROLE_DB)
+        assert (configured.username, configured.database) == (reader.READER_ROLE, ROLE_DB)
         assert configured.password in (None, client.PASSWORD_MASK)  # kept apart, encrypted
         (dataset,) = (
             d
@@ -234,7 +249,13 @@ def test_superset_reads_the_role_s_warehouse_with_its_password(
         )
         assert shown == dict(expected) and len(shown) > 1
     finally:
-        client.import_bundle(superset.url, *superset.admin, BUNDLE, superset.built.warehouse)
+        client.import_bundle(
+            superset.url,
+            *superset.admin,
+            BUNDLE,
+            superset.built.warehouse,
+            reader_password=reader_password,
+        )
     # Superset's metadata URI for this role reaches the server as the role, too
     monkeypatch.delenv("CHATSALES_SUPERSET_METADATA_URI", raising=False)
     metadata = server.metadata_uri(role, tmp_path)
@@ -253,3 +274,16 @@ def test_a_mistyped_scheme_is_refused_without_echoing_the_password():
     with pytest.raises(ValueError, match="postgressql") as refused:
         _ = Warehouse(f"postgressql://bob:{quote(PASSWORD, safe='')}@db/wh").kind
     assert "p@ss" not in str(refused.value) and "p%40ss" not in str(refused.value)
+
+
+@pytest.mark.unit
+def test_the_reader_role_may_read_marts_only_and_its_password_is_never_shown():
+    statements = reader.reader_role_sql(Warehouse(URL), PASSWORD)
+    grants = [s for s in statements if s.startswith(("GRANT", "ALTER DEFAULT"))]
+    assert all(" ON SCHEMA marts " in s or " IN SCHEMA marts " in s for s in grants[1:])
+    assert not any(
+        word in s for s in grants for word in ("INSERT", "UPDATE", "CREATE ON", "GRANT ALL")
+    )
+    shown = reader.printable_sql(Warehouse(URL), PASSWORD)
+    assert PASSWORD not in shown and reader.HIDDEN in shown
+    assert len(shown.splitlines()) == len(statements)

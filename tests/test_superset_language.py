@@ -158,6 +158,7 @@ def test_import_refuses_a_bundle_with_a_missing_translation(tmp_path, capsys):
         "CHATSALES_SUPERSET_ADMIN_PASSWORD": "unused",
         "CHATSALES_SUPERSET_URL": "http://127.0.0.1:9",  # nothing listens: never asked
         "CHATSALES_WAREHOUSE": f"duckdb:///{tmp_path}/w.duckdb",
+        "SUPERSET_HOME": str(tmp_path / "superset"),
     }
     args = argparse.Namespace(bundle=edited, language="ru")
     assert commands.cmd_import(env, args) == 2

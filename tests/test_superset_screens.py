@@ -186,3 +186,78 @@ def test_the_conversion_dashboard_follows_a_picked_channel(superset_duckdb):
         bad = _render(page, superset_duckdb, "conversion", expected, png, query)
         assert not [state for state in bad.values() if state.startswith("error")], bad
         assert "no_contact_link" in page.inner_text("body")
+
+
+def _chart_holder(page, title_start: str):
+    holders = page.locator(HOLDER).filter(
+        has=page.locator('[data-test="editable-title"]', has_text=title_start)
+    )
+    return holders.first
+
+
+def _column(holder, header: str) -> list[str]:
+    """The texts of one column of a table chart's shown page ([] while it loads)."""
+    holder.scroll_into_view_if_needed()  # a chart out of view is not drawn
+    headers = [h.strip() for h in holder.locator("thead th").all_inner_texts()]
+    index = next((i for i, h in enumerate(headers) if h.startswith(header)), None)
+    if index is None:
+        return []
+    cells = holder.locator(f"tbody tr td:nth-child({index + 1})")
+    return [text.strip() for text in cells.all_inner_texts()]
+
+
+def _wait_for(page, condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the dashboard did not follow the click")
+        page.wait_for_timeout(500)
+
+
+# per dashboard: the table a manager is clicked in, and that manager's column in it
+MANAGER_TABLES = {
+    "anomalies": ("Which managers were off", 2),
+    "managers": ("How does each manager do each month", 1),
+}
+
+
+@needs_chromium
+@pytest.mark.parametrize("slug", list(MANAGER_TABLES))
+def test_a_managers_row_leads_to_their_dialogs_and_one_dialogs_messages(superset_duckdb, slug):
+    """A click on a manager (an anomaly, a month of the manager table) narrows the dialogs
+    table to that manager's dialogs; a click on a dialog shows its messages, oldest first."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    expected = _chart_counts(superset_duckdb)[slug]
+    title, column = MANAGER_TABLES[slug]
+    with _logged_in_page(superset_duckdb, "head") as page:
+        page.goto(f"{superset_duckdb.url}/superset/dashboard/{slug}/?standalone=1")
+        _settled_states(page, expected)
+        managers = _chart_holder(page, title)
+        dialogs = _chart_holder(page, "Which dialogs did this manager")
+        messages = _chart_holder(page, "Which messages were written")
+        managers.scroll_into_view_if_needed()
+        manager = managers.locator("tbody tr").first.locator("td").nth(column)
+        name = manager.inner_text().strip()
+        manager.click()
+        _wait_for(page, lambda: set(_column(dialogs, "Manager")) == {name})
+        dialogs.scroll_into_view_if_needed()
+        dialogs.screenshot(path=str(ARTIFACTS / f"{slug}_dialogs_of_a_manager.png"))
+
+        dialog = dialogs.locator("tbody tr").first.locator("td").last
+        dialog_id = dialog.inner_text().strip()
+        dialog.click()
+        _wait_for(page, lambda: set(_column(messages, "Dialog id")) == {dialog_id})
+        messages.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        messages.screenshot(path=str(ARTIFACTS / f"{slug}_messages_of_a_dialog.png"))
+        shown = _column(messages, "Sent")
+        texts = _column(messages, "Text")
+    (owner,) = superset_duckdb.query(
+        "SELECT d.manager_name, COUNT(*) AS n FROM marts.fct_messages AS m "
+        "JOIN marts.fct_dialogs AS dl ON dl.dialog_id = m.dialog_id "
+        "JOIN marts.dim_managers AS d ON d.manager_id = dl.owner_manager_id "
+        f"WHERE m.dialog_id = '{dialog_id}' GROUP BY d.manager_name"
+    )
+    assert owner["manager_name"] == name
+    assert shown == sorted(shown) and 0 < len(shown) <= owner["n"]  # a page of them, in order
+    assert any(texts)

@@ -307,15 +307,18 @@ class Warehouse:
             return f"duckdb:///{self.duckdb_path}"
         return self.postgres_url()
 
-    def postgres_url(self, database: str | None = None, password: str | None = None) -> str:
+    def postgres_url(
+        self, database: str | None = None, password: str | None = None, user: str | None = None
+    ) -> str:
         """A SQLAlchemy URL of this PostgreSQL server, built by SQLAlchemy so that a password
-        with `@/:%#` survives; `database` and `password` stand in for the warehouse's own."""
+        with `@/:%#` survives; `database`, `password` and `user` stand in for the warehouse's
+        own."""
         from sqlalchemy import URL
 
         pg = self.postgres
         return URL.create(
             "postgresql",
-            username=pg["user"],
+            username=user or pg["user"],
             password=(password if password is not None else pg["password"]) or None,
             host=pg["host"],
             port=int(pg["port"]),

@@ -597,9 +597,35 @@ LEFT JOIN (
   GROUP BY w.dialog_id
 ) AS fw ON fw.dialog_id = dl.dialog_id
 ORDER BY dl.started_at DESC
-LIMIT 1000
+LIMIT 5000
 """,
                 ("dialog_id",),
+                ordered=True,
+            ),
+        ),
+    ),
+    "3945799e-bef7-58ca-ae5f-7a426a0fb3b7": Reference(
+        "Which messages were written in this dialog, in time order? (click a dialog above)",
+        "table",
+        "anomalies",
+        (
+            Query(
+                """
+SELECT
+  m.sent_at,
+  m.sender_kind AS side,
+  m.author_name AS author,
+  m.message_text,
+  w.response_time_s / 60.0 AS response_min,
+  m.dialog_id,
+  m.message_id
+FROM marts.fct_messages AS m
+JOIN marts.fct_dialogs AS dl ON dl.dialog_id = m.dialog_id
+LEFT JOIN marts.fct_waits AS w ON w.reply_message_id = m.message_id
+ORDER BY dl.started_at DESC, m.dialog_id DESC, m.sent_at, m.message_id
+LIMIT 1000
+""",
+                ("message_id",),
                 ordered=True,
             ),
         ),

@@ -97,7 +97,10 @@ def running_superset(built: BuiltWarehouse, home: Path) -> Iterator[RunningSuper
         server.wait_healthy(url, timeout=180, proc=process)
         admin = (env["CHATSALES_SUPERSET_ADMIN_USER"], env["CHATSALES_SUPERSET_ADMIN_PASSWORD"])
         superset = RunningSuperset(url, home, log_path, built, admin, users)
-        superset.imported = client.import_bundle(url, *admin, BUNDLE, built.warehouse)
+        reader_password = credentials(home)["reader_password"]
+        superset.imported = client.import_bundle(
+            url, *admin, BUNDLE, built.warehouse, reader_password=reader_password
+        )
         yield superset
     finally:
         server.stop(process)
@@ -108,11 +111,12 @@ def imported_in(superset: RunningSuperset, language: str) -> Iterator[dict]:
     """The bundle imported in `language` for the block, the source (English) again after it,
     as the other tests expect it."""
     args = (superset.url, *superset.admin, BUNDLE, superset.built.warehouse)
+    reader_password = credentials(superset.home)["reader_password"]
     try:
-        yield client.import_bundle(*args, language)
+        yield client.import_bundle(*args, language, reader_password=reader_password)
     finally:
         if language != SOURCE_LANGUAGE:
-            client.import_bundle(*args, SOURCE_LANGUAGE)
+            client.import_bundle(*args, SOURCE_LANGUAGE, reader_password=reader_password)
 
 
 def rows_per_manager(superset, username: str, dataset_id: int) -> dict[str, int]:

@@ -23,6 +23,7 @@ from .language import (
     read_bundle,
     write_bundle,
 )
+from .reader import READER_ROLE
 
 PLACEHOLDER = "templated-from-CHATSALES_WAREHOUSE"
 PASSWORD_MASK = "XXXXXXXXXX"  # what Superset puts in a URI for a password it keeps apart
@@ -72,20 +73,26 @@ def _list(client: SupersetClient, resource: str, columns: list[str]) -> list[dic
         page += 1
 
 
-def templated_database(config: dict, wh: Warehouse) -> tuple[dict, str | None]:
-    """A database YAML pointed at the warehouse, read-only; and the password to send apart."""
+def templated_database(
+    config: dict, wh: Warehouse, reader_password: str | None = None
+) -> tuple[dict, str | None]:
+    """A database YAML pointed at the warehouse, read-only (on PostgreSQL as the reader role,
+    which may read schema marts only); and the password to send apart."""
     engine_params = config.setdefault("extra", {}).setdefault("engine_params", {})
     if wh.kind == "duckdb":
         config["sqlalchemy_uri"] = dashboards_warehouse(wh).sqlalchemy_url
         engine_params["connect_args"] = {"read_only": True}
         return config, None
-    pg = wh.postgres
-    config["sqlalchemy_uri"] = wh.postgres_url(password=PASSWORD_MASK if pg["password"] else "")
+    if reader_password is None:
+        raise SupersetError(f"no password for {READER_ROLE}: run `chatsales superset setup`")
+    config["sqlalchemy_uri"] = wh.postgres_url(user=READER_ROLE, password=PASSWORD_MASK)
     engine_params["connect_args"] = {"options": "-c default_transaction_read_only=on"}
-    return config, pg["password"]
+    return config, reader_password
 
 
-def _zip_bundle(objects: dict[str, dict], wh: Warehouse, zip_path: Path) -> dict[str, str]:
+def _zip_bundle(
+    objects: dict[str, dict], wh: Warehouse, zip_path: Path, reader_password: str | None
+) -> dict[str, str]:
     """Zip the bundle's objects under one root folder (as Superset exports it), every
     database templated; returns the passwords by file name."""
     passwords = {}
@@ -96,7 +103,7 @@ def _zip_bundle(objects: dict[str, dict], wh: Warehouse, zip_path: Path) -> dict
                 # dashboard import overwrites the dashboards and skips changed charts
                 obj = {**obj, "type": "assets"}
             elif name.startswith("databases/"):
-                obj, password = templated_database(obj, wh)
+                obj, password = templated_database(obj, wh, reader_password)
                 if password is not None:
                     passwords[name] = password
             archive.writestr(f"bundle/{name}", yaml.safe_dump(obj, sort_keys=False))
@@ -104,17 +111,24 @@ def _zip_bundle(objects: dict[str, dict], wh: Warehouse, zip_path: Path) -> dict
 
 
 def import_bundle(
-    base_url, username, password, bundle_dir, warehouse=None, language=SOURCE_LANGUAGE
+    base_url,
+    username,
+    password,
+    bundle_dir,
+    warehouse=None,
+    language=SOURCE_LANGUAGE,
+    reader_password=None,
 ) -> dict:
     """Import the unzipped bundle in `language` (generated from it and its translation
     table), overwriting objects with the same uuids, then put the Manager role's row-level
-    security on every dataset with a manager_id column."""
+    security on every dataset with a manager_id column. `reader_password`: the PostgreSQL
+    reader role's (paths.credentials)."""
     wh = as_warehouse(warehouse)
     objects = in_language(Path(bundle_dir), language)
     client = connect(base_url, username, password)
     with tempfile.TemporaryDirectory() as tmp:
         zip_path = Path(tmp) / "bundle.zip"
-        passwords = _zip_bundle(objects, wh, zip_path)
+        passwords = _zip_bundle(objects, wh, zip_path, reader_password)
         with open(zip_path, "rb") as archive:
             files = {
                 "bundle": ("bundle.zip", archive, "application/zip"),

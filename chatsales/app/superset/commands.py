@@ -13,7 +13,7 @@ from chatsales.core.settings import LANGUAGES, REPO_ROOT, settings
 
 from . import server
 from .language import MissingTranslations
-from .paths import credentials_path, log_path, pid_path
+from .paths import credentials, credentials_path, log_path, pid_path
 
 BUNDLE_DIR = REPO_ROOT / "superset_exports"
 LANGUAGE_NAMES = {"ru": "Russian", "en": "English"}
@@ -117,9 +117,11 @@ def cmd_import(env: dict[str, str], args: argparse.Namespace) -> int:
     admin = env["CHATSALES_SUPERSET_ADMIN_USER"], env["CHATSALES_SUPERSET_ADMIN_PASSWORD"]
     language = args.language or settings().language
     started = time.monotonic()
+    reader_password = credentials(Path(env["SUPERSET_HOME"]))["reader_password"]
     try:
         result = import_bundle(env["CHATSALES_SUPERSET_URL"], *admin, args.bundle,
-                               env["CHATSALES_WAREHOUSE"], language)  # fmt: skip
+                               env["CHATSALES_WAREHOUSE"], language,
+                               reader_password=reader_password)  # fmt: skip
     except MissingTranslations as missing:
         print(f"✗ {missing}")
         return 2

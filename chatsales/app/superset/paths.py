@@ -43,7 +43,7 @@ def credentials_path(home: Path) -> Path:
 
 
 def credentials(home: Path, usernames: tuple[str, ...] = ()) -> dict:
-    """The secret key, the admin and the demo users' passwords.
+    """The secret key, the admin's, the demo users' and the PostgreSQL reader's passwords.
 
     The env vars win; whatever they leave unset is generated once and kept in
     `<home>/credentials.json` (mode 600), so restarts keep sessions and passwords.
@@ -56,6 +56,7 @@ def credentials(home: Path, usernames: tuple[str, ...] = ()) -> dict:
         stored.setdefault("secret_key", secrets.token_urlsafe(42))
     if not config.superset_admin_password:
         stored.setdefault("admin_password", secrets.token_urlsafe(12))
+    stored.setdefault("reader_password", secrets.token_urlsafe(24))
     users = stored.setdefault("users", {})
     for username in usernames:
         users.setdefault(username, secrets.token_urlsafe(9))
@@ -68,4 +69,5 @@ def credentials(home: Path, usernames: tuple[str, ...] = ()) -> dict:
         "admin_user": config.superset_admin_user,
         "admin_password": secret_value(config.superset_admin_password) or stored["admin_password"],
         "users": users,
+        "reader_password": stored["reader_password"],
     }

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from chatsales.core.settings import Warehouse, as_warehouse, dashboards_warehouse, settings
 
+from . import reader
 from .paths import (
     CONFIG_PATH,
     HOST,
@@ -128,7 +129,24 @@ def setup(env: dict[str, str]) -> list[str]:
     )
     if result.returncode != 0:
         raise RuntimeError(f"Superset setup failed:\n{result.stderr[-4000:]}")
+    setup_reader(env)
     return [spec["admin"]["username"], *(user["username"] for user in spec["users"])]
+
+
+def setup_reader(env: dict[str, str]) -> None:
+    """On PostgreSQL, the role Superset reads the warehouse as (reader.py); where the
+    pipeline's user may not create it, the SQL for an administrator is printed instead."""
+    wh = Warehouse(env["CHATSALES_WAREHOUSE"])
+    if wh.kind != "postgres":
+        return
+    password = credentials(Path(env["SUPERSET_HOME"]))["reader_password"]
+    sql_file = reader.ensure_reader_role(wh, password, Path(env["SUPERSET_HOME"]))
+    if sql_file is None:
+        print(f"✓ PostgreSQL role {reader.READER_ROLE}: reads schema marts only", flush=True)
+        return
+    print(f"! {wh.postgres['user']} may not create roles: an administrator must run, once,")
+    print(f"  psql -d {wh.postgres['dbname']} -f {sql_file}   (it holds the password), i.e.:")
+    print(reader.printable_sql(wh, password), flush=True)
 
 
 def start(env: dict[str, str], log_path: Path | None) -> subprocess.Popen:
