@@ -23,6 +23,7 @@ from chatsales.core.settings import (
 from chatsales.core.warehouse import table_counts
 
 from .dbt_manifest import prepare_dbt
+from .recovery import release_abandoned_runs, runner_tags
 
 if TYPE_CHECKING:
     from dagster import PartitionKeyRange
@@ -113,22 +114,24 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
     log_path.parent.mkdir(parents=True, exist_ok=True)
     days = recorded_days(config.warehouse, print, full_refresh)
     # dbt's and dlt's own chatter goes to the log file; progress lines to the console.
-    with (
-        DagsterInstance.from_config(str(dagster_home())) as instance,
-        log_path.open("a", encoding="utf-8") as chatter,
-        redirect_stdout(chatter),
-        redirect_stderr(chatter),
-    ):
-        result = job.execute_in_process(
-            instance=instance,
-            run_config={
-                "loggers": {"console": {"config": {"log_path": str(log_path)}}},
-                **catch_up_config(full_refresh),
-            },
-            # recorded on the days the catch-up recomputes (see orchestration/partitions.py)
-            tags=range_tags(days),
-            raise_on_error=False,
-        )
+    with DagsterInstance.from_config(str(dagster_home())) as instance:
+        for run_id in release_abandoned_runs(instance):
+            print(f"A killed run ({run_id}) held the warehouse: marked failed, released.")
+        with (
+            log_path.open("a", encoding="utf-8") as chatter,
+            redirect_stdout(chatter),
+            redirect_stderr(chatter),
+        ):
+            result = job.execute_in_process(
+                instance=instance,
+                run_config={
+                    "loggers": {"console": {"config": {"log_path": str(log_path)}}},
+                    **catch_up_config(full_refresh),
+                },
+                # recorded on the days the catch-up recomputes (see orchestration/partitions.py)
+                tags={**range_tags(days), **runner_tags()},
+                raise_on_error=False,
+            )
     report = RunReport(result.success, result.run_id, log_path, days)
     for event in result.all_events:
         if event.is_step_failure:

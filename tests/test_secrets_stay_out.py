@@ -12,6 +12,8 @@ from urllib.parse import quote
 
 import pytest
 
+from chatsales.app.superset.paths import credentials
+
 pytestmark = [pytest.mark.warehouse, pytest.mark.postgres]
 
 
@@ -44,3 +46,15 @@ def test_no_secret_is_written_by_a_run(built):
     assert found == []
     output = built.first_run.stdout + built.first_run.stderr
     assert not [secret for secret in secrets if secret in output]
+
+
+@pytest.mark.superset
+def test_no_superset_secret_is_logged(superset):
+    """Superset's secret key, the reader role's and every user's password stay in
+    credentials.json (mode 600): never in Superset's log."""
+    stored = credentials(superset.home)
+    secrets = {stored["secret_key"], stored["admin_password"], stored["reader_password"]}
+    secrets |= set(stored["users"].values())
+    log = superset.log_path.read_text(errors="replace")
+    assert len(log) > 1000 and len(secrets) > 3
+    assert not [secret for secret in secrets if secret in log]

@@ -85,7 +85,7 @@ ANOMALIES = "da438a47-e9b5-5a03-8e56-ff765150af68"
 def test_the_anomalies_table_puts_the_most_severe_first_then_the_latest(superset, admin, chart_ids):
     answer = admin.get(f"{superset.url}/api/v1/chart/{chart_ids[ANOMALIES]}/data/", timeout=120)
     rows = answer.json()["result"][0]["data"]
-    assert rows and {"judged_by", "max_severity"} <= set(rows[0])
+    assert rows and {"judged_by_label", "max_severity"} <= set(rows[0])
     # the sort key rounds severity to 0.1 (half up, as SQL's ROUND of a NUMERIC)
     tenth = [
         Decimal(str(row["max_severity"] or 0)).quantize(Decimal("0.1"), ROUND_HALF_UP)
@@ -100,7 +100,7 @@ def test_a_standing_anomaly_is_listed_once_with_how_long_it_stood(superset, admi
     answer = admin.get(f"{superset.url}/api/v1/chart/{chart_ids[ANOMALIES]}/data/", timeout=120)
     rows = answer.json()["result"][0]["data"]
     since = next(column for column in rows[0] if column.startswith("Standing since"))
-    runs = [(row["manager_name"], row["grain"], row["kind"], row[since]) for row in rows]
+    runs = [(r["manager_name"], r["grain_label"], r["kind_label"], r[since]) for r in rows]
     assert len(runs) == len(set(runs))
     (longest,) = superset.query(
         "SELECT MAX(n) AS n FROM (SELECT COUNT(*) AS n FROM marts.mart_anomalies "

@@ -350,3 +350,15 @@ def test_a_full_disk_gets_5xx_never_200_and_the_retry_lands_once(landing):
         assert process.wait(timeout=20) == 0
     ids = [json.loads(line)["messages"][0]["messageId"] for line in published_lines(landing)]
     assert sorted(ids) == [f"d-{n:06d}" for n in range(40)]
+
+
+@pytest.mark.unit
+def test_the_token_in_a_request_line_is_never_logged(start, caplog):
+    """A request the server refuses is logged with its request line, where the token is."""
+    receiver = start()
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
+        sock.sendall(f"/wazzup/{TOKEN}\r\n\r\n".encode())  # one word: "Bad request syntax"
+        assert b"400" in sock.recv(1024)
+    assert post(receiver.port, {"messages": "not a list"}, path=f"/wazzup/{TOKEN}x") == 404
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "<token>" in logged and TOKEN not in logged

@@ -155,6 +155,45 @@ def _shown(value: str) -> str:
     )
 
 
+# the words the tables show for the marts' codes
+GRAINS = {"day": "Day", "week": "Week", "month": "Month"}
+ANOMALY_KINDS = {
+    "too_few_messages": "Too few messages per dialog",
+    "too_many_messages": "Too many messages per dialog",
+    "slow_response": "Slower than the team",
+    "conversion_drop": "Conversion dropped",
+    "overload": "Slower because overloaded",
+    "slowdown": "Slower, load flat",
+}
+RULES = {
+    "fixed_range": "The fixed range",
+    "team_median_mad": "Usual range of the team",
+    "own_trailing_median_mad": "Own usual range",
+    "previous_period_u_test": "Against the replies of the previous period",
+    "twice_team_median": "Twice the team median",
+    "two_proportion_test": "Against the conversion of the previous period",
+}
+EVENT_KINDS = {
+    "script": "Script",
+    "training": "Training",
+    "team_change": "Team change",
+    "campaign": "Campaign",
+    "other": "Other",
+}
+DIRECTIONS = {"up": "Up", "down": "Down", "flat": "Flat"}
+STATUSES = {"measured": "Measured", "not_enough_data": "Not enough data yet"}
+YES_NO = {True: "Yes", False: "No"}
+
+
+def _label(expression: str, words: dict) -> str:
+    """The word for a code (a boolean: Yes or No), or null."""
+    cases = " ".join(
+        f"WHEN {str(code).upper() if isinstance(code, bool) else repr(code)} THEN '{word}'"
+        for code, word in words.items()
+    )
+    return f"CASE {expression} {cases} END"
+
+
 def _day_against(column: str, name: str, scale: str = "") -> str:
     """A day-row metric of mart_manager_metrics on the day, the day before and a week earlier."""
     return ",\n".join(
@@ -509,10 +548,10 @@ WHERE m.grain = 'month' AND m.channel = 'all' AND m.manager_id <> 'all'
                 f"""
 SELECT
   a.period_start,
-  a.grain,
+  {_label("a.grain", GRAINS)} AS grain_label,
   COALESCE(d.manager_name, '{TEAM}') AS manager_name,
-  a.kind,
-  a.judged_by,
+  {_label("a.kind", ANOMALY_KINDS)} AS kind_label,
+  {_label("a.judged_by", RULES)} AS judged_by_label,
   CAST(a.standing_since AS VARCHAR) AS "Standing since",
   (SELECT COUNT(*) FROM marts.mart_anomalies AS o WHERE {_SAME_RUN}) AS periods_standing,
   a.reason_en,
@@ -524,7 +563,7 @@ FROM marts.mart_anomalies AS a
 LEFT JOIN marts.dim_managers AS d ON d.manager_id = a.manager_id
 WHERE a.period_start = (SELECT MAX(o.period_start) FROM marts.mart_anomalies AS o WHERE {_SAME_RUN})
 """,
-                ("period_start", "grain", "manager_name", "kind", "reason_en"),
+                ("period_start", "grain_label", "manager_name", "kind_label", "reason_en"),
             ),
         ),
     ),
@@ -539,7 +578,7 @@ SELECT
   i.event_date,
   i.title,
   i.description,
-  i.kind,
+  {_label("i.kind", EVENT_KINDS)} AS kind_label,
   COALESCE(d.manager_name, '{TEAM}') AS manager_name,
   m.metric_name_en
     || CASE WHEN RIGHT(i.metric, 2) = '_s' THEN ', min' WHEN i.is_rate THEN ', %' ELSE '' END
@@ -548,12 +587,12 @@ SELECT
   {_shown("i.after_value")} AS after_shown,
   CASE WHEN NOT i.is_rate THEN i.pct_change END AS change_pct,
   CASE WHEN i.is_rate THEN 100 * i.abs_change END AS change_pp,
-  i.is_significant,
+  {_label("i.is_significant", YES_NO)} AS is_significant_label,
   e.metric_name_en AS expected_metric_name_en,
-  i.expected_direction,
-  i.observed_direction,
-  i.is_as_expected,
-  i.status
+  {_label("i.expected_direction", DIRECTIONS)} AS expected_direction_label,
+  {_label("i.observed_direction", DIRECTIONS)} AS observed_direction_label,
+  {_label("i.is_as_expected", YES_NO)} AS is_as_expected_label,
+  {_label("i.status", STATUSES)} AS status_label
 FROM marts.mart_interventions AS i
 LEFT JOIN marts.dim_managers AS d ON d.manager_id = i.manager_id
 LEFT JOIN marts.dim_metrics AS m ON m.metric = i.metric
@@ -583,7 +622,8 @@ SELECT
   dl.started_at,
   COALESCE(d.manager_name, dl.owner_manager_id) AS manager_name,
   dl.channel,
-  dl.direction,
+  CASE dl.direction WHEN 'incoming' THEN 'Incoming' WHEN 'outgoing' THEN 'Outgoing' END
+    AS direction,
   dl.message_count,
   fw.first_response_s / 60.0 AS first_response_min,
   CASE WHEN dl.won_deal_id IS NULL THEN 'not won' ELSE 'won' END AS outcome,
@@ -613,7 +653,8 @@ LIMIT 5000
                 """
 SELECT
   m.sent_at,
-  m.sender_kind AS side,
+  CASE m.sender_kind WHEN 'client' THEN 'Client' WHEN 'manager' THEN 'Manager'
+    WHEN 'automation' THEN 'Automation' WHEN 'system' THEN 'System' END AS side,
   m.author_name AS author,
   m.message_text,
   w.response_time_s / 60.0 AS response_min,

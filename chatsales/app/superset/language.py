@@ -134,6 +134,9 @@ class Translator:
         params = chart.get("params") or {}
         shown = {params[key] for key in TEXT_PARAMS if isinstance(params.get(key), str)}
         shown |= set(_labels(params))
+        # a highlighted cell value ('won') is translated in the data: the rule follows it
+        rules = params.get("conditional_formatting") or []
+        shown |= {r["targetValue"] for r in rules if r.get("targetValue") in self.table.strings}
         rename = {text: self.text(text) for text in shown if text}
         translated = {
             **chart,
