@@ -48,7 +48,10 @@ def _settled_states(page, expected: int, timeout: float = 120) -> dict[str, str]
         states = dict(page.evaluate(CHART_STATES))
         if len(states) >= expected and "loading" not in states.values():
             page.wait_for_timeout(1500)  # animations (bars growing, lines drawn)
-            return dict(page.evaluate(CHART_STATES))
+            states = dict(page.evaluate(CHART_STATES))
+            # a dashboard applying a filter from its URL may mount its charts again
+            if len(states) >= expected and "loading" not in states.values():
+                return states
         page.wait_for_timeout(1000)
     return states
 
