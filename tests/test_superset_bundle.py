@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import threading
 from http.server import ThreadingHTTPServer
 
@@ -17,7 +16,7 @@ from chatsales.core.settings import Warehouse
 
 from .support.http_replay import ReplayHandler
 from .support.paths import REPO_ROOT
-from .support.superset_server import BUNDLE, DASHBOARDS, imported_in, listing
+from .support.superset_server import BUNDLE, DASHBOARDS, edited_bundle, imported_in, listing
 
 KINDS = ("databases", "datasets", "charts", "dashboards")
 
@@ -79,11 +78,7 @@ def test_each_language_imports_and_importing_again_changes_nothing(superset_duck
 
 @pytest.mark.superset
 def test_an_edited_bundle_updates_its_chart_in_place(superset_duckdb, tmp_path):
-    edited = tmp_path / "bundle"
-    shutil.copytree(BUNDLE, edited)
-    path = sorted((edited / "charts").glob("*.yaml"))[0]
-    chart = yaml.safe_load(path.read_text())
-    path.write_text(yaml.safe_dump({**chart, "slice_name": "Edited in git"}, sort_keys=False))
+    edited, chart = edited_bundle(tmp_path, "charts", slice_name="Edited in git")
     args = (superset_duckdb.url, *superset_duckdb.admin)
     before = _counts(superset_duckdb)
     try:

@@ -16,7 +16,7 @@ from chatsales.app.superset import commands, language
 from chatsales.core.settings import Settings
 
 from .support.language_check import CYRILLIC, english_words
-from .support.superset_server import BUNDLE
+from .support.superset_server import BUNDLE, edited_bundle
 
 
 @pytest.fixture(scope="module")
@@ -146,13 +146,7 @@ def test_the_language_setting_and_the_flag():
 @pytest.mark.unit
 def test_import_refuses_a_bundle_with_a_missing_translation(tmp_path, capsys):
     """Before reaching Superset: exit code 2 and the strings to add, one line each."""
-    edited = tmp_path / "bundle"
-    shutil.copytree(BUNDLE, edited)
-    path = sorted((edited / "dashboards").glob("*.yaml"))[0]
-    dashboard = yaml.safe_load(path.read_text())
-    path.write_text(
-        yaml.safe_dump({**dashboard, "dashboard_title": "A new dashboard"}, sort_keys=False)
-    )
+    edited, _ = edited_bundle(tmp_path, "dashboards", dashboard_title="A new dashboard")
     env = {
         "CHATSALES_SUPERSET_ADMIN_USER": "admin",
         "CHATSALES_SUPERSET_ADMIN_PASSWORD": "unused",

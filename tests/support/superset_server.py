@@ -7,6 +7,7 @@ API the dashboards' charts call)."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from chatsales.app.superset import client, server
 from chatsales.app.superset.language import SOURCE_LANGUAGE
@@ -77,6 +79,17 @@ class RunningSuperset:
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def edited_bundle(tmp: Path, kind: str, **changes) -> tuple[Path, dict]:
+    """A copy of the bundle with the first `kind` file (charts, dashboards…) edited; the
+    copy's folder and that object as it was."""
+    edited = tmp / "bundle"
+    shutil.copytree(BUNDLE, edited)
+    path = sorted((edited / kind).glob("*.yaml"))[0]
+    original = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**original, **changes}, sort_keys=False))
+    return edited, original
 
 
 def require_superset_venv() -> None:
