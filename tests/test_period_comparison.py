@@ -18,7 +18,8 @@ PERIODS_PER_YEAR = {"day": 364, "week": 52, "month": 12, "quarter": 4, "year": 1
 METRICS = (
     "new_dialogs", "new_dialogs_incoming", "new_dialogs_outgoing", "new_clients",
     "dialogs_participated", "messages_sent", "messages_received", "messages_per_dialog",
-    "messages_per_dialog_median", "response_time_median_s", "business_response_time_median_s",
+    "messages_per_dialog_median", "response_time_mean_s", "response_time_median_s",
+    "business_response_time_median_s",
     "response_time_p90_s", "first_response_time_median_s", "sla_share",
     "peak_concurrent_dialogs", "won_deals", "conversion_rate", "cohort_conversion_rate",
 )  # fmt: skip
