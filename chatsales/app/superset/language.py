@@ -2,8 +2,8 @@
 
 `superset_exports/` is the bundle in English; `superset_exports/translations/ru.yaml` gives
 the Russian of every visible string (`strings`) and the column a chart reads instead of an
-English data column (`columns`: `reason_en: reason_ru`). `translate_bundle` writes the
-bundle of a language; with the table reversed it turns a Russian export back into the
+English data column (`columns`: `reason_en: reason_ru`). `in_language` gives the bundle
+of a language; with the table reversed, `as_source` turns a Russian export back into the
 English source, so the table must be one-to-one.
 """
 
@@ -275,13 +275,6 @@ def write_bundle(objects: dict[str, dict], out_dir: Path) -> None:
         path = out_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(obj, sort_keys=False))
-
-
-def translate_bundle(source_dir: Path, out_dir: Path, table: Table) -> Path:
-    """Write the bundle of `table`'s language from the bundle in source_dir."""
-    objects = translate_objects(read_bundle(source_dir), table)
-    write_bundle(objects, out_dir)
-    return Path(out_dir)
 
 
 def in_language(bundle_dir: Path, language: str) -> dict[str, dict]:
