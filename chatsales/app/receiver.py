@@ -165,7 +165,8 @@ class LandingWriter:
                 self._cut_back(self._durable_size)  # every line of the batch is refused
             else:
                 self._durable_size = self._size
-            self._next_batch()
+            if not batch.done.is_set():
+                self._next_batch()
             if batch.error is None and self._due():
                 self._close()
 
@@ -182,9 +183,12 @@ class LandingWriter:
             self._file.seek(size)
             os.fsync(self._file.fileno())
             self._size = size
-        except OSError:
+        except OSError as exc:
+            # the file is left as it is; the lines not yet synced are refused with it
             self._file.close()
             self._file = self._path = None
+            self._batch.error = self._batch.error or exc
+            self._next_batch()
 
     def rotate_if_due(self) -> None:
         with self.lock:
