@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 import yaml
 
-from .support.superset_reference import REFERENCES, compare_chart
+from .support.superset_reference import REFERENCES, TEAM, compare_chart
 from .support.superset_server import BUNDLE
 
 BUNDLE_CHARTS = {
@@ -134,7 +134,7 @@ def test_the_day_table_shows_the_days_picked_in_the_day_filter(superset, admin, 
     }
     expected = superset.query(
         f"""
-        SELECT m.period_start AS day, COALESCE(d.manager_name, 'Team') AS manager_name,
+        SELECT m.period_start AS day, COALESCE(d.manager_name, '{TEAM}') AS manager_name,
           m.response_time_median_s / 60.0 AS median_min, m.messages_sent, m.dialogs_participated
         FROM marts.mart_manager_metrics AS m
         LEFT JOIN marts.dim_managers AS d ON d.manager_id = m.manager_id

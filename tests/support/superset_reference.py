@@ -207,7 +207,7 @@ def _day_against(column: str, name: str, scale: str = "") -> str:
 _LAST_FULL_DAY = f"""
 SELECT
   t.period_start AS day,
-  COALESCE(d.manager_name, CASE WHEN t.manager_id = 'all' THEN 'Team' ELSE t.manager_id END)
+  COALESCE(d.manager_name, CASE WHEN t.manager_id = 'all' THEN '{TEAM}' ELSE t.manager_id END)
     AS manager_name,
 {_day_against("response_time_mean_s", "response_mean_min", " / 60.0")},
 {_day_against("response_time_median_s", "response_median_min", " / 60.0")},
