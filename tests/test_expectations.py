@@ -32,7 +32,7 @@ BREAK_METRICS = (
 BROKEN = {
     "wazzup duplicate id": ("raw_wazzup_messages", "raw_wazzup.messages",
                             DUPLICATE.format(t="{t}", key="message_id"),
-                            "expect_column_values_to_be_unique", "message_id"),
+                            "expect_compound_columns_to_be_unique", None),
     "wazzup no send time": ("raw_wazzup_messages", "raw_wazzup.messages",
                             BREAK.format(t="{t}", column="date_time", value="null",
                                          key="message_id"),

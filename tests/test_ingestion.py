@@ -35,8 +35,8 @@ def landing(tmp_path) -> Path:
 
 def test_wazzup_loads_good_records_and_quarantines_bad_ones(tmp_path, landing):
     counts = load(tmp_path, wazzup_landing(landing))
-    # 9 message bodies, one of them an edit of an earlier messageId
-    assert counts == {"messages": 8, "statuses": 3, "channels": 1, "quarantine": 3}
+    # 9 message bodies, one of them an edit of an earlier messageId: a row per version
+    assert counts == {"messages": 9, "statuses": 3, "channels": 1, "quarantine": 3}
     reasons = rows(
         tmp_path, "select line, record_kind, reason from raw_wazzup.quarantine order by 1"
     )
@@ -48,20 +48,23 @@ def test_wazzup_loads_good_records_and_quarantines_bad_ones(tmp_path, landing):
     assert "no known webhook key" in reasons[2][2]
 
 
-def test_wazzup_edit_keeps_latest_version(tmp_path, landing):
+def test_wazzup_keeps_each_version_of_an_edited_message_once(tmp_path, landing):
+    # staging picks the latest version whatever order they arrived in (its dbt unit test)
     load(tmp_path, wazzup_landing(landing))
-    [(text, edited)] = rows(
+    load(tmp_path, wazzup_landing(landing))
+    versions = rows(
         tmp_path,
-        "select text, is_edited from raw_wazzup.messages "
-        "where message_id = 'd5e6f7a8-b9c0-4d1e-9f2a-3b4c5d6e7f80'",
+        "select is_edited, text from raw_wazzup.messages "
+        "where message_id = 'd5e6f7a8-b9c0-4d1e-9f2a-3b4c5d6e7f80' order by is_edited",
     )
-    assert (text, edited) == ("Есть в наличии, бронирую до пятницы 18:00.", True)
+    assert [edited for edited, _ in versions] == [False, True]
+    assert versions[1][1] == "Есть в наличии, бронирую до пятницы 18:00."
 
 
 def test_wazzup_rerun_and_new_file_load_only_new_rows(tmp_path, landing):
     load(tmp_path, wazzup_landing(landing))
     again = load(tmp_path, wazzup_landing(landing))
-    assert again["messages"] == 8 and again["quarantine"] == 3
+    assert again["messages"] == 9 and again["quarantine"] == 3
     body = {
         "messages": [
             {"messageId": "new-1", "dateTime": "2024-03-13T08:00:00Z", "chatType": "viber",
@@ -71,7 +74,7 @@ def test_wazzup_rerun_and_new_file_load_only_new_rows(tmp_path, landing):
     }  # fmt: skip
     (landing / "wazzup" / "2024-03-13T08.jsonl").write_text(json.dumps(body) + "\n")
     after = load(tmp_path, wazzup_landing(landing))
-    assert after["messages"] == 9 and after["quarantine"] == 3
+    assert after["messages"] == 10 and after["quarantine"] == 3
 
 
 def test_wazzup_reads_each_new_or_changed_file_once_for_all_tables(tmp_path, landing):
@@ -90,9 +93,10 @@ def test_wazzup_reads_each_new_or_changed_file_once_for_all_tables(tmp_path, lan
     with files_opened(folder) as opened:
         first = load(tmp_path, wazzup_landing(landing))
     assert opened == {"2024-03-12T09.jsonl": 1, "2024-03-13T08.jsonl": 1}
-    assert first == {"messages": 9, "statuses": 4, "channels": 1, "quarantine": 3}
+    assert first == {"messages": 10, "statuses": 4, "channels": 1, "quarantine": 3}
 
-    # re-published with an edit appended: read again, once; nothing loads twice
+    # re-published with an edit appended: read again, once; nothing loads twice, the edit
+    # is one more version
     edit = {**message, "text": "Добрый вечер", "isEdited": True}
     with later.open("a") as file:
         file.write(json.dumps({"messages": [edit]}) + "\n")
@@ -101,10 +105,10 @@ def test_wazzup_reads_each_new_or_changed_file_once_for_all_tables(tmp_path, lan
     with files_opened(folder) as opened:
         second = load(tmp_path, wazzup_landing(landing))
     assert opened == {"2024-03-13T08.jsonl": 1}
-    assert second == first
-    assert rows(tmp_path, "select text from raw_wazzup.messages where message_id = 'new-1'") == [
-        ("Добрый вечер",)
-    ]
+    assert second == {**first, "messages": 11}
+    assert rows(
+        tmp_path, "select text from raw_wazzup.messages where message_id = 'new-1' order by 1"
+    ) == [("Добрый вечер",), ("Добрый день",)]
 
 
 def test_unconfigured_sources_are_skipped_with_empty_tables(tmp_path, caplog):

@@ -14,9 +14,10 @@ from .support.masking import rebuild_messages
 
 pytestmark = pytest.mark.warehouse
 
-# the text as each loader wrote it, keyed as fct_messages keys a message
+# the text as each loader wrote it (a Wazzup message's latest version, as staging picks it),
+# keyed as fct_messages keys a message
 RAW_TEXT = """
-select 'wazzup' as source, message_id, text from raw_wazzup.messages
+select 'wazzup' as source, message_id, message_text from staging.stg_wazzup__messages
 union all
 select 'telegram_export', message_id, text from raw_telegram.messages
 union all

@@ -25,11 +25,12 @@ FILE_GLOB = "*.jsonl"  # published files only: the receiver writes .incoming/*.p
 
 TABLES = {
     # resource name: (record kind in the body, primary key)
-    "messages": ("messages", "message_id"),
+    # one row per version: an edit or a delete re-sends the messageId (staging keeps the latest)
+    "messages": ("messages", ["message_id", "is_edited", "is_deleted"]),
     "statuses": ("statuses", ["message_id", "status", "status_at"]),
     "channels": ("channelsUpdates", ["channel_id", "state_changed_at"]),
 }
-# Edits and deletes re-send a messageId: the last one received wins.
+# The same version delivered twice (Wazzup retries for up to 24 hours): the last one wins.
 MESSAGE_HINTS = dlt.mark.make_hints(
     table_name="messages", columns={"landing_position": {"dedup_sort": "desc"}}
 )

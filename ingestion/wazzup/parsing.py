@@ -47,8 +47,8 @@ MESSAGES_SCHEMA = pa.schema(
         ("author_id", pa.string()),
         ("author_name", pa.string()),
         ("sent_from_app", pa.bool_()),
-        ("is_edited", pa.bool_()),
-        ("is_deleted", pa.bool_()),
+        pa.field("is_edited", pa.bool_(), nullable=False),  # with message_id, the merge key
+        pa.field("is_deleted", pa.bool_(), nullable=False),
         ("contact_name", pa.string()),
         ("contact_phone", pa.string()),
         ("contact_username", pa.string()),

@@ -6,6 +6,27 @@ source as (
 
 ),
 
+latest_versions as (
+
+    -- An edit or a delete re-sends the message, and Wazzup retries a failed delivery for up
+    -- to 24 hours, so versions arrive in any order: a delete beats an edit beats the
+    -- original, whatever came last; between two edits, the later delivery.
+    select * from (
+        select
+            *,
+            row_number() over (
+                partition by message_id
+                order by
+                    coalesce(is_deleted, false) desc,
+                    coalesce(is_edited, false) desc,
+                    landing_position desc
+            ) as version_rank
+        from source
+    ) as ranked
+    where version_rank = 1
+
+),
+
 renamed as (
 
     select
@@ -49,7 +70,7 @@ renamed as (
         ---------- timestamps
         date_time as sent_at
 
-    from source
+    from latest_versions
 
 )
 
