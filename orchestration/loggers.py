@@ -14,6 +14,11 @@ from dagster._core.log_manager import get_log_record_metadata, has_log_record_me
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DBT_ERRORS = "Errors parsed from dbt logs:"
+# what PostgreSQL's client says when the server went away (a restart, a failover, a crash)
+CONNECTION_LOST = (
+    "server closed the connection", "terminating connection", "could not connect to server",
+    "Connection refused", "connection already closed", "the database system is",
+)  # fmt: skip
 
 
 def dbt_failure(message: str) -> str | None:
@@ -38,7 +43,10 @@ def root_cause(error) -> str:
         error = error.cause
     message = error.message.strip()
     lines = message.splitlines()
-    return dbt_failure(message) or (lines[0] if lines else error.cls_name or "unknown error")
+    cause = dbt_failure(message) or (lines[0] if lines else error.cls_name or "unknown error")
+    if any(words in cause for words in CONNECTION_LOST):
+        return f"lost the warehouse connection (is the server up?): {cause}"
+    return cause
 
 
 def describe(event) -> str | None:
@@ -78,7 +86,12 @@ class ProgressHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if not has_log_record_metadata(record):
             return
-        event = get_log_record_metadata(record)["dagster_event"]
+        metadata = get_log_record_metadata(record)
+        event = metadata["dagster_event"]
+        if event is None and record.levelno >= logging.WARNING:  # what the steps warn of
+            sys.__stdout__.write(f"  ⚠ {metadata['orig_message']}\n")
+            sys.__stdout__.flush()
+            return
         if event is not None and event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             if event.asset_key in self.materialized:
                 return

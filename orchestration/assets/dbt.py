@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, BackfillPolicy, Config
+from dagster import AssetExecutionContext, BackfillPolicy, Config, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource
 from dagster_dbt import dbt_assets as dbt_assets_decorator
 
@@ -17,6 +17,7 @@ from ..partitions import daily_partitions, window_vars
 from ..pools import WAREHOUSE_POOL
 from ..project import dbt_project
 from ..resources import WarehouseResource
+from .directory import BUILT_FROM, RECORDED_ON, directory_fingerprint, fingerprint_built_from
 
 MESSAGE_MODELS = "int_messages+"
 # unit tests check the SQL, not the data: the test suite runs them on both engines
@@ -43,8 +44,8 @@ class DbtBuildConfig(Config):
     """Launchpad options of the message models' dbt step."""
 
     full_refresh: bool = False
-    """Rebuild incremental models from all history (after changing managers.csv or a
-    metric definition)."""
+    """Rebuild incremental models from all history (after changing a metric definition; a
+    changed managers.csv is noticed and rebuilt from all history by itself)."""
 
     catch_up: bool = False
     """Ignore the run's partitions in SQL and recompute the chats with messages newer than the
@@ -90,6 +91,8 @@ def dbt_message_models(
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
 ):
+    directory = directory_fingerprint(warehouse.target)
+    full_refresh = config.full_refresh or _directory_changed(context, directory)
     warehouse.hand_on_to_dbt()
     args = list(BUILD)
     if config.catch_up:
@@ -105,6 +108,21 @@ def dbt_message_models(
             f"to {window['window_end']} (exclusive)"
         )
         args += ["--vars", json.dumps(window)]
-    if config.full_refresh:
+    if full_refresh:
         args.append("--full-refresh")
-    yield from dbt.cli(args, context=context).stream()
+    recorded_on = context.assets_def.get_output_name_for_asset_key(RECORDED_ON)
+    for event in dbt.cli(args, context=context).stream():
+        if directory and isinstance(event, Output) and event.output_name == recorded_on:
+            event = event.with_metadata({**event.metadata, BUILT_FROM: directory})
+        yield event
+
+
+def _directory_changed(context: AssetExecutionContext, directory: str | None) -> bool:
+    built_from = fingerprint_built_from(context.instance)
+    if directory is None or built_from is None or directory == built_from:
+        return False
+    context.log.warning(
+        "managers.csv changed whose messages are whose since the last build: rebuilding the "
+        "message models from all history"
+    )
+    return True
