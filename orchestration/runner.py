@@ -23,6 +23,7 @@ from chatsales.core.settings import (
 from chatsales.core.warehouse import table_counts
 
 from .dbt_manifest import prepare_dbt
+from .pools import wait_for_the_warehouse
 from .recovery import release_abandoned_runs, runner_tags
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ def run_pipeline(log_path: Path | None = None, full_refresh: bool = False) -> Ru
     with DagsterInstance.from_config(str(dagster_home())) as instance:
         for run_id in release_abandoned_runs(instance):
             print(f"A killed run ({run_id}) held the warehouse: marked failed, released.")
+        wait_for_the_warehouse(instance, print)
         with (
             log_path.open("a", encoding="utf-8") as chatter,
             redirect_stdout(chatter),
