@@ -3,29 +3,30 @@ would) at several points, then one plain `chatsales run` on the same landing fol
 finish with no manual step, and its marts must equal those of the session's clean run of the
 same landing (EXCEPT ALL both ways), so nothing that landed is missing or counted twice.
 
-On DuckDB, the engine whose files a kill can leave half-written; each case costs a killed run
-and a full one."""
+Every point on DuckDB, the engine whose files a kill can leave half-written; a load and the
+marts on PostgreSQL, where the server rolls back what the dead run left open. Each case costs
+a killed run and a full one."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
 
-import duckdb
 import pytest
 
+from chatsales.core.settings import Warehouse
+
 from ..support.cli import CHATSALES, warehouse_env
+from ..support.interrupted_runs import run_interrupted
 from ..support.paths import REPO_ROOT
+from ..support.postgres_server import fresh_database
+from ..support.same_marts import differing_rows
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.faults]
 
-MARTS = [
-    "fct_messages", "fct_dialogs", "fct_waits", "fct_deals", "fct_deal_channels",
-    "dim_managers", "mart_manager_metrics", "mart_period_comparison", "mart_anomalies",
-    "mart_interventions", "mart_message_norms",
-]  # fmt: skip
 # the progress line at which the run is killed, and how long after it
 KILL_POINTS = {
     "during the webhooks' dlt load": ("▶ wazzup_raw", 0.5),
@@ -35,59 +36,37 @@ KILL_POINTS = {
 }
 
 
-def run_killed_at(marker: str, delay: float, env: dict[str, str]) -> list[str]:
-    """Start `chatsales run`, SIGKILL its process group once `marker` is printed; its lines."""
-    process = subprocess.Popen(
-        [CHATSALES, "run"], env={**env, "PYTHONUNBUFFERED": "1"}, cwd=REPO_ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
-    lines = []
-    try:
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            if marker in line:
-                time.sleep(delay)
-                os.killpg(process.pid, signal.SIGKILL)
-                break
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL, "\n".join(lines[-20:])
-    return lines
+def killed_after(delay: float):
+    def kill(process: subprocess.Popen) -> None:
+        time.sleep(delay)
+        os.killpg(process.pid, signal.SIGKILL)
+
+    return kill
 
 
-def differing_rows(ours: str, clean: str) -> dict[str, tuple[int, int]]:
-    """Per mart: rows only in ours, rows only in the clean run's (EXCEPT ALL both ways)."""
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{ours}' AS ours (READ_ONLY)")
-    con.execute(f"ATTACH '{clean}' AS clean (READ_ONLY)")
-    counts = {}
-    for mart in MARTS:
-        only = [
-            con.execute(
-                f"SELECT count(*) FROM (SELECT * FROM {a}.marts.{mart} "
-                f"EXCEPT ALL SELECT * FROM {b}.marts.{mart})"
-            ).fetchone()[0]
-            for a, b in (("ours", "clean"), ("clean", "ours"))
-        ]
-        if any(only):
-            counts[mart] = tuple(only)
-    con.close()
-    return counts
+CASES = [("duckdb", point) for point in KILL_POINTS] + [
+    pytest.param("postgres", point, marks=pytest.mark.postgres)
+    for point in ("during the webhooks' dlt load", "during the marts")
+]
 
 
-@pytest.mark.parametrize("point", list(KILL_POINTS))
-def test_a_plain_run_recovers_from_a_kill(point, duckdb_warehouse, demo_landing, tmp_path):
-    env = warehouse_env(tmp_path, f"duckdb:///{tmp_path / 'warehouse.duckdb'}", demo_landing)
-    env.update({k: v for k, v in duckdb_warehouse.env.items() if k.startswith("SOURCES__")})
+@pytest.mark.parametrize(("engine", "point"), CASES)
+def test_a_plain_run_recovers_from_a_kill(engine, point, demo_landing, tmp_path, request):
+    clean = request.getfixturevalue(f"{engine}_warehouse")
+    if engine == "duckdb":
+        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    else:
+        url = fresh_database(clean.warehouse.url, "killed_" + re.sub(r"\W+", "_", point))
+    env = warehouse_env(tmp_path, url, demo_landing)
+    env.update({k: v for k, v in clean.env.items() if k.startswith("SOURCES__")})
     marker, delay = KILL_POINTS[point]
-    run_killed_at(marker, delay, env)
+    returncode, lines = run_interrupted(marker, killed_after(delay), env)
+    assert returncode == -signal.SIGKILL, "\n".join(lines[-20:])
 
     recovery = subprocess.run(
         [CHATSALES, "run"], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200
     )
     assert recovery.returncode == 0, recovery.stdout[-3000:] + recovery.stderr[-3000:]
     assert "A killed run" in recovery.stdout  # its pool slot was freed, not waited for
-    clean = duckdb_warehouse.warehouse.duckdb_path
-    assert differing_rows(str(tmp_path / "warehouse.duckdb"), str(clean)) == {}
+    ours = Warehouse(env["CHATSALES_WAREHOUSE"])
+    assert differing_rows(ours, clean.warehouse) == {}
