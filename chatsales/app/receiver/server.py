@@ -3,8 +3,8 @@
 Only `POST /wazzup/<token>`, or `POST /wazzup` with `Authorization: Bearer <token>`, is
 accepted; `GET /health` answers `{"status":"ok"}`. A body is answered 200 only after the
 commit thread has fsynced it; one it could not store gets a 500. The token is compared in
-constant time and never logged: uvicorn's access log is off, and a path this module logs
-has the token replaced by `<token>`.
+constant time and never logged: uvicorn's access log is off, and in whatever else uvicorn
+or this module logs (a path, a request's scope at TRACE level) it reads `<token>`.
 """
 
 from __future__ import annotations
@@ -74,6 +74,30 @@ class _StallGuardedProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             log.warning("wazzup receiver: a client stalled mid-request: disconnected")
             self.transport.close()
+
+
+class _RedactToken(logging.Filter):
+    """On uvicorn's loggers: at TRACE level it logs each request's scope, path included."""
+
+    LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi", "uvicorn.access")
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), ()
+        return True
+
+    def install(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+
+    def remove(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeFilter(self)
 
 
 def _json(payload: dict[str, Any]) -> bytes:
@@ -208,6 +232,7 @@ class Receiver:
             timeout_graceful_shutdown=None,  # stop() waits for every request in flight
         )
         self.server = uvicorn.Server(config)
+        self._redact = _RedactToken(token)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._committer: CommitThread | None = None
         self._thread: threading.Thread | None = None
@@ -219,6 +244,7 @@ class Receiver:
 
     def start(self) -> Receiver:
         self.writer.recover()
+        self._redact.install()
         self._loop = uvloop.new_event_loop()
         tick = max(0.05, min(1.0, self.writer.rotate_seconds / 4))
         self._committer = self.app.committer = CommitThread(self.writer, self._loop, tick)
@@ -250,6 +276,7 @@ class Receiver:
         if self._committer is not None:
             self._committer.stop()
         self.writer.close()
+        self._redact.remove()
 
     def __enter__(self) -> Receiver:
         return self.start()
