@@ -415,7 +415,7 @@ def test_concurrent_bodies_share_fsyncs_and_each_200_follows_its_own(landing, st
 
 @pytest.mark.unit
 def test_the_server_keeps_answering_while_a_sync_runs(start, slow_fsync):
-    slow_fsync["delay"] = 1.0
+    slow_fsync["delay"] = 2.0
     receiver = start()
     posting = threading.Thread(target=post, args=(receiver.port, message(1)))
     posting.start()
@@ -425,7 +425,7 @@ def test_the_server_keeps_answering_while_a_sync_runs(start, slow_fsync):
     conn.request("GET", "/health")
     assert conn.getresponse().status == 200
     conn.close()
-    assert time.monotonic() - began < 0.5, "the health check waited for the disk"
+    assert time.monotonic() - began < 1.0, "the health check waited for the disk"
     posting.join(timeout=10)
 
 
