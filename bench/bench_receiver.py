@@ -6,6 +6,8 @@ stored after the restart.
     .venv/bin/python bench/bench_receiver.py [--seconds 10] [--connections 1 8 32]
 
 Each body is a one-message webhook like Wazzup's; every 200 means the body was fsynced.
+Each line ends with the 1-minute load average after the run: on a small machine shared
+with other work, the numbers mean little without it.
 Needs `wrk` (apt install wrk). Nothing here is asserted: it prints what it saw.
 """
 
@@ -115,9 +117,9 @@ def main() -> int:
     body.write_text(json.dumps(BODY, ensure_ascii=False))
     script.write_text(WRK_SCRIPT.format(path=body))
     print(f"receiver on {os.cpu_count()} cores, {args.seconds:.0f} s per run, fsync before 200")
-    print(f"{'connections':>11} {'req/s':>8} {'p99 ms':>8} {'acked':>8} {'stored':>8}")
-    for connections in args.connections:
-        landing = work / f"landing-{connections}"
+    print(f"{'connections':>11} {'req/s':>8} {'p99 ms':>8} {'acked':>8} {'stored':>8} {'load':>5}")
+    for run, connections in enumerate(args.connections):
+        landing = work / f"landing-{run}-{connections}"  # a point repeated counts afresh
         port = free_port()
         receiver = start_receiver(landing, port)
         try:
@@ -128,7 +130,8 @@ def main() -> int:
             receiver.wait(timeout=60)
         acked = result["requests"] - result["non_2xx"]
         print(f"{connections:>11} {result['per_second']:>8.0f} {result['p99_ms'] or 0:>8.1f} "
-              f"{acked:>8} {stored_lines(landing):>8} {result['errors']}")  # fmt: skip
+              f"{acked:>8} {stored_lines(landing):>8} {os.getloadavg()[0]:>5.1f} "
+              f"{result['errors']}")  # fmt: skip
     # kill -9 in the middle of a burst: every acknowledged body must be there after a restart
     landing, port = work / "landing-kill", free_port()
     receiver = start_receiver(landing, port)
@@ -142,7 +145,8 @@ def main() -> int:
     acked = result["requests"] - result["non_2xx"]
     stored = stored_lines(landing)
     print(f"kill -9 under 32 connections: {acked} acknowledged, {stored} stored "
-          f"({'none lost' if stored >= acked else f'{acked - stored} LOST'})")  # fmt: skip
+          f"({'none lost' if stored >= acked else f'{acked - stored} LOST'}), "
+          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -10,6 +10,7 @@ import re
 import resource
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -362,3 +363,119 @@ def test_the_token_in_a_request_line_is_never_logged(start, caplog):
     assert post(receiver.port, {"messages": "not a list"}, path=f"/wazzup/{TOKEN}x") == 404
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "<token>" in logged and TOKEN not in logged
+
+
+@pytest.fixture
+def slow_fsync(monkeypatch):
+    """The real os.fsync, `delay` seconds slower on a landing file, recording after each
+    sync the message ids the file then held durably (not a stand-in: every sync happens)."""
+    real_fsync = os.fsync
+    state = {"delay": 0.0, "synced_ids": set(), "file_syncs": 0, "entered": threading.Event()}
+
+    def fsync(fd: int) -> None:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return real_fsync(fd)  # a folder's entry
+        state["entered"].set()
+        time.sleep(state["delay"])
+        real_fsync(fd)
+        state["file_syncs"] += 1
+        content = Path(f"/proc/self/fd/{fd}").read_text(encoding="utf-8")  # fd: write-only
+        state["synced_ids"].update(re.findall(r'"messageId":"([^"]+)"', content))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return state
+
+
+@pytest.mark.unit
+def test_concurrent_bodies_share_fsyncs_and_each_200_follows_its_own(landing, start, slow_fsync):
+    slow_fsync["delay"] = 0.02  # bodies pile up while one sync runs
+    receiver = start()
+    answered_before_synced: list[str] = []
+    statuses: list[int] = []
+
+    def sender(worker: int) -> None:
+        for n in range(10):
+            body = message(worker * 1000 + n, prefix="g")
+            statuses.append(post(receiver.port, body))
+            message_id = body["messages"][0]["messageId"]
+            if message_id not in slow_fsync["synced_ids"]:  # checked as the 200 arrives
+                answered_before_synced.append(message_id)
+
+    senders = [threading.Thread(target=sender, args=(w,)) for w in range(16)]
+    for thread in senders:
+        thread.start()
+    for thread in senders:
+        thread.join(timeout=60)
+    assert statuses == [200] * 160
+    assert answered_before_synced == []
+    assert slow_fsync["file_syncs"] < 160 / 2, "bodies that arrive together share an fsync"
+    receiver.stop()
+    assert len(published_lines(landing)) == 160
+
+
+@pytest.mark.unit
+def test_the_server_keeps_answering_while_a_sync_runs(start, slow_fsync):
+    slow_fsync["delay"] = 2.0
+    receiver = start()
+    posting = threading.Thread(target=post, args=(receiver.port, message(1)))
+    posting.start()
+    assert slow_fsync["entered"].wait(10)
+    began = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", receiver.port, timeout=10)
+    conn.request("GET", "/health")
+    assert conn.getresponse().status == 200
+    conn.close()
+    assert time.monotonic() - began < 1.0, "the health check waited for the disk"
+    posting.join(timeout=10)
+
+
+@pytest.mark.unit
+def test_stop_answers_the_requests_in_flight_and_publishes_them(landing, start, slow_fsync):
+    slow_fsync["delay"] = 0.5
+    receiver = start()
+    statuses: list[int] = []
+    posting = threading.Thread(target=lambda: statuses.append(post(receiver.port, message(3))))
+    posting.start()
+    assert slow_fsync["entered"].wait(10)  # the body is being synced
+    receiver.stop()
+    posting.join(timeout=10)
+    assert statuses == [200]
+    assert len(published_lines(landing)) == 1 and not parts(landing)
+
+
+@pytest.mark.unit
+def test_a_client_stalling_mid_request_is_disconnected(landing, start):
+    receiver = start(stall_seconds=0.5)
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
+        sock.sendall(f"POST /wazzup/{TOKEN} HTTP/1.1\r\nContent-Length: 50\r\n\r\n{{".encode())
+        began = time.monotonic()
+        assert sock.recv(1024) == b""  # closed by the receiver, nothing answered
+        assert time.monotonic() - began < 5
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
+        assert sock.recv(1024) == b""  # connected and silent: dropped too
+    assert post(receiver.port, message(4)) == 200  # a client that does not stall is served
+    receiver.stop()
+    assert len(published_lines(landing)) == 1
+
+
+@pytest.mark.unit
+def test_the_token_reaches_no_log_at_any_level(start, caplog):
+    """uvicorn's loggers included, down to its TRACE level; its access log would print it."""
+    caplog.set_level(1)
+    receiver = start(stall_seconds=0.5)
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
+        sock.sendall(f"GET /wazzup/{TOKEN} HTTP/1.1 junk\r\n\r\n".encode())
+        assert b"400" in sock.recv(1024)
+    assert post(receiver.port, message(5)) == 200
+    assert post(receiver.port, b"[]") == 400
+    assert post(receiver.port, message(6), path=f"/wazzup/{TOKEN}/x") == 404
+    conn = http.client.HTTPConnection("127.0.0.1", receiver.port, timeout=10)
+    conn.request("PUT", f"/wazzup/{TOKEN}", body=b"{}")
+    assert conn.getresponse().status == 501
+    conn.close()
+    with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as sock:
+        sock.sendall(f"POST /wazzup/{TOKEN} HTTP/1.1\r\nContent-Length: 9\r\n\r\n".encode())
+        assert sock.recv(1024) == b""  # stalled, dropped
+    receiver.stop()
+    assert any(record.name.startswith("uvicorn") for record in caplog.records)
+    assert "<token>" in caplog.text and TOKEN not in caplog.text
