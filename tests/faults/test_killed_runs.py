@@ -13,19 +13,14 @@ import signal
 import subprocess
 import time
 
-import duckdb
 import pytest
 
 from ..support.cli import CHATSALES, warehouse_env
+from ..support.mart_diff import differing_rows
 from ..support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.faults]
 
-MARTS = [
-    "fct_messages", "fct_dialogs", "fct_waits", "fct_deals", "fct_deal_channels",
-    "dim_managers", "mart_manager_metrics", "mart_period_comparison", "mart_anomalies",
-    "mart_interventions", "mart_message_norms",
-]  # fmt: skip
 # the progress line at which the run is killed, and how long after it
 KILL_POINTS = {
     "during the webhooks' dlt load": ("▶ wazzup_raw", 0.5),
@@ -55,26 +50,6 @@ def run_killed_at(marker: str, delay: float, env: dict[str, str]) -> list[str]:
         process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL, "\n".join(lines[-20:])
     return lines
-
-
-def differing_rows(ours: str, clean: str) -> dict[str, tuple[int, int]]:
-    """Per mart: rows only in ours, rows only in the clean run's (EXCEPT ALL both ways)."""
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{ours}' AS ours (READ_ONLY)")
-    con.execute(f"ATTACH '{clean}' AS clean (READ_ONLY)")
-    counts = {}
-    for mart in MARTS:
-        only = [
-            con.execute(
-                f"SELECT count(*) FROM (SELECT * FROM {a}.marts.{mart} "
-                f"EXCEPT ALL SELECT * FROM {b}.marts.{mart})"
-            ).fetchone()[0]
-            for a, b in (("ours", "clean"), ("clean", "ours"))
-        ]
-        if any(only):
-            counts[mart] = tuple(only)
-    con.close()
-    return counts
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
