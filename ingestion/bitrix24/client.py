@@ -37,7 +37,8 @@ class Bitrix24Client:
                                 f"{self.http.policy.attempts} attempts") from None  # fmt: skip
         failure = self.http.failure(response)
         if failure:
-            raise Bitrix24Error(f"bitrix24: {method}: {failure} {_error(response)}".rstrip())
+            said = _error(response)
+            raise Bitrix24Error(f"bitrix24: {method}: {failure}" + (f" ({said})" if said else ""))
         if response.status_code != 200:
             raise Bitrix24Error(
                 f"bitrix24: {method}: HTTP {response.status_code} {_error(response)}"
