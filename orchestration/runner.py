@@ -215,8 +215,8 @@ def record_where_data_starts(config: Settings) -> None:
 
 
 def print_crm_failures(report: RunReport) -> None:
-    print(f"\nThe CRM load failed (crm_job run {report.crm_run_id}); the marts were built from "
-          "the CRM data loaded before:")  # fmt: skip
+    built = "; the marts were built from the CRM data loaded before" if report.mart_rows else ""
+    print(f"\nThe CRM load failed (crm_job run {report.crm_run_id}){built}:")
     for failure in report.crm_failures:
         print(f"  ✗ {failure.describe()}")
     print("The next run resumes each CRM from its cursor.")

@@ -6,6 +6,7 @@ API's wire format; the wait is measured between the requests the replay receives
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -251,3 +252,15 @@ def test_a_crm_429_waits_its_retry_after(crm_replay):
     handler, root = crm_replay
     handler.garbage, handler.busy_times = GARBAGE["429 with retry-after"], 1
     assert _wait_before_retry(handler, root, POLICY) >= 0.9
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("name", ["amocrm", "bitrix24"])
+def test_a_crm_that_does_not_answer_fails_naming_the_cause(name):
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        root = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    api = APIS[name]
+    with pytest.raises(api.error) as failure:
+        api.call(root, RequestPolicy(attempts=2, backoff_seconds=0.01, max_delay_seconds=0.05))
+    assert str(failure.value) == f"{name}: {WHERE[name]}: ConnectionError after 2 attempts"

@@ -35,9 +35,9 @@ class AmoCrmClient:
         where = f"amocrm: GET {urlparse(url).path}"
         try:
             response = self.http.request("GET", url, params=params)
-        except RequestException as exc:  # the connection dropped, on every attempt
+        except RequestException as exc:  # no answer, on every attempt; its text has the query
             raise AmoCrmError(f"{where}: {type(exc).__name__} after "
-                              f"{self.http.policy.attempts} attempts") from exc  # fmt: skip
+                              f"{self.http.policy.attempts} attempts") from None  # fmt: skip
         if response.status_code == 204:
             return None
         failure = self.http.failure(response)
