@@ -6,7 +6,8 @@ session's clean run of the same landing (EXCEPT ALL both ways).
 Three runs on DuckDB against a replay of the amoCRM API serving the demo's saved pages:
 1. healthy, the account as it was at an earlier instant, one month of webhooks held back;
 2. the month's webhooks land, amoCRM answers its first request, then only garbage;
-3. amoCRM healthy again, with every deal."""
+3. amoCRM healthy again, with every deal.
+Bitrix24 the same way (its REST webhook replayed), with the landing as it is."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import shutil
 import statistics
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -23,6 +25,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from ..support.amocrm_api_replay import ACCESS_TOKEN, Account, amocrm_api
+from ..support.bitrix24_api_replay import WEBHOOK_TOKEN, Portal, bitrix24_webhook, modified
 from ..support.cli import CHATSALES, warehouse_env
 from ..support.mart_diff import differing_rows
 from ..support.paths import REPO_ROOT
@@ -126,4 +129,56 @@ def test_a_crm_outage_keeps_the_messenger_marts_and_the_next_run_catches_up(
     assert scalar(warehouse, "select count(*) from raw_amocrm.leads") == len(
         account.records["leads"]
     )
+    assert differing_rows(str(warehouse), str(clean)) == {}
+
+
+def test_a_bitrix24_outage_fails_that_load_alone_and_the_next_run_resumes(
+    duckdb_warehouse, demo_landing, tmp_path
+):
+    """The same for Bitrix24 (an HTML page instead of JSON), the messenger landing as it is;
+    amoCRM loads from its saved pages meanwhile."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    env = warehouse_env(tmp_path, f"duckdb:///{warehouse}", demo_landing)
+    env.update({k: v for k, v in duckdb_warehouse.env.items() if k.startswith("SOURCES__")})
+    env.update(FAST_RETRIES)
+    portal = Portal.from_landing(demo_landing)
+    changes = sorted(modified(deal) for deal in portal.records["crm.deal.list"])
+    portal.until = changes[len(changes) // 2]
+    cursor = max(at for at in changes if at < portal.until)  # the newest deal of run 1
+
+    with bitrix24_webhook(portal) as webhook_url:
+        env["SOURCES__BITRIX24__WEBHOOK_URL"] = webhook_url
+        first = chatsales_run(env)
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        deals_before = scalar(warehouse, "select count(*) from raw_bitrix24.deals")
+        assert 0 < deals_before < len(portal.records["crm.deal.list"])
+
+        portal.until, portal.healthy_requests, portal.calls = None, 1, []
+        portal.garbage = "HTML instead of JSON"
+        outage = chatsales_run(env)
+        printed = outage.stdout
+        assert outage.returncode != 0, printed
+        assert "Done. Rows per mart:" in printed, printed
+        [line] = [line for line in printed.splitlines() if line.startswith("  ✗ bitrix24: ")]
+        assert re.fullmatch(
+            r"  ✗ bitrix24: (crm\.\w+\.list|user\.get): HTML instead of JSON after 6 attempts "
+            r"\(its data last loaded: \d{4}-\d\d-\d\d \d\d:\d\d UTC\)",
+            line,
+        ), line
+        assert "amocrm" not in printed.split("The CRM load failed")[1]  # amoCRM loaded
+        assert WEBHOOK_TOKEN not in outage.stdout + outage.stderr
+        assert not [p for p in files_of_a_run(env) if WEBHOOK_TOKEN.encode() in p.read_bytes()]
+        assert scalar(warehouse, "select count(*) from raw_bitrix24.deals") == deals_before
+
+        portal.healthy_requests, portal.calls = None, []
+        recovery = chatsales_run(env)
+        assert recovery.returncode == 0, recovery.stdout[-3000:] + recovery.stderr[-3000:]
+        since = {
+            datetime.fromisoformat(params["filter"][">=DATE_MODIFY"])
+            for method, params in portal.calls
+            if method == "crm.deal.list"
+        }
+        assert since == {cursor}
+
+    clean = duckdb_warehouse.warehouse.duckdb_path
     assert differing_rows(str(warehouse), str(clean)) == {}
