@@ -5,21 +5,27 @@ An answer with a retry status (429 and 5xx unless a source says otherwise) or a 
 connection is tried again, up to `attempts` tries in all, after the answer's `Retry-After`
 (delta-seconds or an HTTP date: dlt's `wait_exponential_retry_after` parses both) or else
 after `backoff_seconds` × 1, 2, 4, ...; no wait is longer than `max_delay_seconds`, whatever
-the header says. The last answer is returned for the caller to judge: `gave_up()` tells
-whether it still had a retry status.
+the header says, so one request waits at most (attempts − 1) × max_delay_seconds. A 2xx answer
+whose body is not JSON (an HTML error page, JSON cut short) is retried the same way. The last
+answer is returned for the caller to judge: `failure()` says what was still wrong with it.
+CHATSALES_API_BACKOFF_SECONDS and CHATSALES_API_MAX_DELAY_SECONDS override every source's
+back-off and cap (`configured`), e.g. to make a test wait milliseconds.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlparse
 
 from dlt.sources.helpers.requests import Client, Response
+
+from chatsales.core.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,31 @@ class RequestPolicy:
     backoff_seconds: float = 1.0
     max_delay_seconds: float = 60.0
     retry_statuses: tuple[int, ...] = RETRY_STATUSES
+
+
+def configured(policy: RequestPolicy) -> RequestPolicy:
+    """The policy with the back-off and cap the settings override, if they do."""
+    config = settings()
+    if config.api_backoff_seconds is not None:
+        policy = replace(policy, backoff_seconds=config.api_backoff_seconds)
+    if config.api_max_delay_seconds is not None:
+        policy = replace(policy, max_delay_seconds=config.api_max_delay_seconds)
+    return policy
+
+
+def body_problem(response: Response) -> str | None:
+    """What is wrong with a 2xx answer's body for a JSON API (None: JSON, or no body)."""
+    if not 200 <= response.status_code < 300 or not response.content:
+        return None
+    text = response.content.decode("utf-8", errors="replace")
+    try:
+        json.loads(text)
+    except ValueError as error:
+        if text.lstrip().startswith("<"):
+            return "HTML instead of JSON"
+        cut_short = getattr(error, "pos", 0) >= len(text.rstrip()) or "Unterminated" in str(error)
+        return "truncated JSON" if cut_short else "malformed JSON"
+    return None
 
 
 class Throttle:
@@ -94,16 +125,28 @@ class ApiClient:
         )
 
     def _should_retry(self, response: Response | None, exception: BaseException | None) -> bool:
-        if not self.gave_up(response):
+        cause = self.retry_cause(response)
+        if cause is None:
             return False
-        log.warning("%s: HTTP %s %s, retrying (Retry-After: %s)", self.name,
-                    response.status_code, self.describe(response),
-                    response.headers.get("Retry-After", "none"))  # fmt: skip
+        retry_after = response.headers.get("Retry-After", "none")
+        log.warning("%s: %s %s, retrying (Retry-After: %s)", self.name, cause,
+                    self.describe(response), retry_after)  # fmt: skip
         return True
 
-    def gave_up(self, response: Response | None) -> bool:
-        """Whether the answer has a retry status (after the last attempt: the call failed)."""
-        return response is not None and response.status_code in self.policy.retry_statuses
+    def retry_cause(self, response: Response | None) -> str | None:
+        """Why the answer is worth another try: a retry status or a body that is not JSON."""
+        if response is None:
+            return None
+        if response.status_code in self.policy.retry_statuses:
+            status = response.status_code
+            return "rate limited (429)" if status == 429 else f"HTTP {status}"
+        return body_problem(response)
+
+    def failure(self, response: Response) -> str | None:
+        """After `request`: what was still wrong with the last answer, e.g. `truncated JSON
+        after 6 attempts` (None: nothing worth a retry)."""
+        cause = self.retry_cause(response)
+        return f"{cause} after {self.policy.attempts} attempts" if cause else None
 
     def request(self, method: str, url: str, **kwargs: Any) -> Response:
         """One request, retried as the policy says; the throttle spaces calls (a retry

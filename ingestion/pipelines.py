@@ -10,12 +10,13 @@ from dlt.extract.source import DltSource
 
 from chatsales.core.settings import Warehouse, state_dir
 
-from .amocrm import amocrm
-from .bitrix24 import bitrix24
+from . import amocrm as amocrm_source
+from . import bitrix24 as bitrix24_source
+from .api_client import configured
 from .directory import directory
 from .telegram import telegram
+from .wazzup import api as wazzup_api_source
 from .wazzup import wazzup_landing
-from .wazzup.api import wazzup_api
 from .whatsapp import whatsapp
 
 # source name: (the dlt source, built from the landing folder; the dataset it loads into).
@@ -23,11 +24,26 @@ from .whatsapp import whatsapp
 SOURCES: dict[str, tuple[Callable[[Path], DltSource], str]] = {
     "directory": (directory, "raw_directory"),
     "wazzup": (wazzup_landing, "raw_wazzup"),
-    "wazzup_api": (lambda landing: wazzup_api(), "raw_wazzup_api"),
+    "wazzup_api": (
+        lambda landing: wazzup_api_source.wazzup_api(
+            request_policy=configured(wazzup_api_source.REQUEST_POLICY)
+        ),
+        "raw_wazzup_api",
+    ),
     "telegram": (telegram, "raw_telegram"),
     "whatsapp": (whatsapp, "raw_whatsapp"),
-    "amocrm": (amocrm, "raw_amocrm"),
-    "bitrix24": (bitrix24, "raw_bitrix24"),
+    "amocrm": (
+        lambda landing: amocrm_source.amocrm(
+            landing, request_policy=configured(amocrm_source.REQUEST_POLICY)
+        ),
+        "raw_amocrm",
+    ),
+    "bitrix24": (
+        lambda landing: bitrix24_source.bitrix24(
+            landing, request_policy=configured(bitrix24_source.REQUEST_POLICY)
+        ),
+        "raw_bitrix24",
+    ),
 }
 SOURCE_NAMES = tuple(SOURCES)
 

@@ -13,7 +13,7 @@ from .assets.dbt import dbt_message_models, dbt_reference_models
 from .assets.ingestion import ingestion_assets
 from .assets.serving import serving_assets
 from .checks import gx_checks
-from .jobs import ingestion_job, marts_job, quality_job, warehouse_job
+from .jobs import crm_job, ingestion_job, marts_job, quality_job, warehouse_job
 from .loggers import progress_logger
 from .resources import resources_from_environment
 from .schedules import schedules
@@ -25,7 +25,7 @@ def build_definitions(resources: dict | None = None) -> Definitions:
     return Definitions(
         assets=[*ingestion_assets, dbt_reference_models, dbt_message_models, *serving_assets],
         asset_checks=gx_checks,
-        jobs=[warehouse_job, ingestion_job, marts_job, quality_job],
+        jobs=[warehouse_job, crm_job, ingestion_job, marts_job, quality_job],
         schedules=schedules,
         sensors=[*new_data_sensors, *alert_sensors],
         resources=resources or resources_from_environment(),

@@ -35,13 +35,16 @@ def dbt_failure(message: str) -> str | None:
     return None
 
 
-def root_cause(error) -> str:
-    """One line of the innermost error: what went wrong, not where Dagster caught it."""
+def root_cause(error, with_class: bool = True) -> str:
+    """One line of the innermost error: what went wrong, not where Dagster caught it (without
+    its exception class's name, if asked: for errors whose message says it all)."""
     if error is None:
         return "unknown error"
     while error.cause is not None:
         error = error.cause
     message = error.message.strip()
+    if not with_class and error.cls_name:
+        message = re.sub(rf"^[\w.]*\b{re.escape(error.cls_name)}: ", "", message)
     lines = message.splitlines()
     cause = dbt_failure(message) or (lines[0] if lines else error.cls_name or "unknown error")
     if any(words in cause for words in CONNECTION_LOST):

@@ -15,7 +15,7 @@ from dagster import (
 
 from chatsales.core.settings import reporting_timezone, settings
 
-from .jobs import ingestion_job, marts_job, quality_job
+from .jobs import crm_job, ingestion_job, marts_job, quality_job
 
 TIMEZONE = reporting_timezone()
 
@@ -25,8 +25,18 @@ ingestion_schedule = ScheduleDefinition(
     cron_schedule=settings().ingestion_cron,
     execution_timezone=TIMEZONE,
     default_status=DefaultScheduleStatus.STOPPED,
-    description="Load the landing folder and the APIs (cron: CHATSALES_INGESTION_CRON). "
-    "The new-data sensor then refreshes the marts when rows arrived.",
+    description="Load the landing folder and the messenger APIs (cron: "
+    "CHATSALES_INGESTION_CRON). The new-data sensor then refreshes the marts when rows arrived.",
+)
+
+crm_schedule = ScheduleDefinition(
+    name="crm_every_15_minutes",
+    job=crm_job,
+    cron_schedule=settings().ingestion_cron,
+    execution_timezone=TIMEZONE,
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Load amoCRM and Bitrix24 (cron: CHATSALES_INGESTION_CRON), in runs of their "
+    "own: an outage fails these, not the marts. The new-data sensor refreshes the marts.",
 )
 
 
@@ -54,4 +64,4 @@ quality_schedule = ScheduleDefinition(
     description="Mondays at 06:00: every Great Expectations suite over the whole history.",
 )
 
-schedules = [ingestion_schedule, daily_marts_schedule, quality_schedule]
+schedules = [ingestion_schedule, crm_schedule, daily_marts_schedule, quality_schedule]

@@ -6,6 +6,7 @@ API's wire format; the wait is measured between the requests the replay receives
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -171,3 +172,95 @@ def test_wazzup_leaves_a_5xx_to_the_dagster_step_retry():
     finally:
         server.shutdown()
         server.server_close()
+
+
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+)
+# what each broken answer is, as (status, body, headers), and the cause the error names
+GARBAGE = {
+    "html with 200": (200, HTML_PAGE, {}, "HTML instead of JSON"),
+    "html with 502": (502, HTML_PAGE, {}, "HTTP 502"),
+    "truncated json": (200, None, {}, "truncated JSON"),
+    "500": (500, b"", {}, "HTTP 500"),
+    "429 with retry-after": (429, b"", {"Retry-After": "1"}, "rate limited (429)"),
+}
+WHERE = {"amocrm": "GET /api/v4/users", "bitrix24": "user.get"}
+
+
+class GarbageReplay(BusyReplay):
+    """Answers `api.path` with one kind of garbage `busy_times` times, then with the body."""
+
+    garbage: tuple = ()
+
+    def _answer(self) -> None:
+        cls = type(self)
+        cls.arrivals.append(time.monotonic())
+        if self.headers.get("Content-Length"):
+            self.rfile.read(int(self.headers["Content-Length"]))
+        if len(cls.arrivals) > cls.busy_times:
+            return self._reply(200, cls.api.body)
+        status, body, headers, _ = cls.garbage
+        if body is None:  # the API's real page, cut short (a whole HTTP answer)
+            whole = json.dumps(cls.api.body, ensure_ascii=False).encode()
+            body = whole[: len(whole) * 2 // 3]
+        self._reply(status, body, headers)
+
+    do_GET = do_POST = _answer  # noqa: N815
+
+
+@pytest.fixture(params=["amocrm", "bitrix24"])
+def crm_replay(request):
+    GarbageReplay.api = APIS[request.param]
+    GarbageReplay.busy_times, GarbageReplay.arrivals = 100, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), GarbageReplay)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield GarbageReplay, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("kind", list(GARBAGE))
+def test_a_crm_answering_garbage_is_retried_then_fails_naming_the_cause(crm_replay, kind):
+    handler, root = crm_replay
+    handler.garbage = GARBAGE[kind]
+    policy = RequestPolicy(attempts=3, backoff_seconds=0.01, max_delay_seconds=0.05)
+    started = time.monotonic()
+    with pytest.raises(handler.api.error) as failure:
+        handler.api.call(root, policy)
+    message = str(failure.value)
+    assert len(handler.arrivals) == policy.attempts
+    assert time.monotonic() - started < 1  # the 429's Retry-After: 1 is capped at 0.05 s
+    cause = GARBAGE[kind][3]
+    assert message.startswith(f"{handler.api.name}: {WHERE[handler.api.name]}: {cause} after 3 "
+                              "attempts"), message  # fmt: skip
+    assert TOKEN not in message
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("kind", ["html with 200", "truncated json"])
+def test_a_garbage_answer_then_a_good_one_loads(crm_replay, kind):
+    handler, root = crm_replay
+    handler.garbage, handler.busy_times = GARBAGE[kind], 2
+    assert handler.api.call(root, POLICY) == handler.api.body
+    assert len(handler.arrivals) == 3
+
+
+@pytest.mark.faults
+def test_a_crm_429_waits_its_retry_after(crm_replay):
+    handler, root = crm_replay
+    handler.garbage, handler.busy_times = GARBAGE["429 with retry-after"], 1
+    assert _wait_before_retry(handler, root, POLICY) >= 0.9
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("name", ["amocrm", "bitrix24"])
+def test_a_crm_that_does_not_answer_fails_naming_the_cause(name):
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        root = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    api = APIS[name]
+    with pytest.raises(api.error) as failure:
+        api.call(root, RequestPolicy(attempts=2, backoff_seconds=0.01, max_delay_seconds=0.05))
+    assert str(failure.value) == f"{name}: {WHERE[name]}: ConnectionError after 2 attempts"

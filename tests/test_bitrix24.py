@@ -14,6 +14,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion.api_client import RequestPolicy
 from ingestion.bitrix24 import bitrix24
@@ -41,6 +42,7 @@ class Bitrix24Replay(ReplayHandler):
 
     calls: list[tuple[str, dict]] = []
     throttled = False
+    down_after: int | None = None  # an outage: every call after this many answers an HTML page
 
     def do_POST(self):  # noqa: N802
         prefix = f"/rest/1/{TOKEN}/"
@@ -49,6 +51,8 @@ class Bitrix24Replay(ReplayHandler):
         method = self.path[len(prefix) : -len(".json")]
         params = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
         type(self).calls.append((method, params))
+        if type(self).down_after is not None and len(type(self).calls) > type(self).down_after:
+            return self._reply(200, b"<html><body><h1>Portal under maintenance</h1></body></html>")
         changed = "filter" in params
         if method == "crm.deal.list" and not type(self).throttled:
             type(self).throttled = True
@@ -74,7 +78,7 @@ def portal():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Bitrix24Replay)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    Bitrix24Replay.calls, Bitrix24Replay.throttled = [], False
+    Bitrix24Replay.calls, Bitrix24Replay.throttled, Bitrix24Replay.down_after = [], False, None
     yield f"http://127.0.0.1:{server.server_port}/rest/1/{TOKEN}/"
     server.shutdown()
     server.server_close()
@@ -187,6 +191,30 @@ def test_second_run_sends_the_cursor_and_adds_no_duplicates(tmp_path, webhook):
     assert rows(tmp_path, "select count(distinct id) from raw_bitrix24.deals") == [(107,)]
 
 
+@pytest.mark.faults
+def test_an_outage_keeps_the_rows_and_the_cursor_and_the_next_load_resumes(tmp_path, webhook):
+    """The portal answers its first call, then an HTML page: the load fails naming Bitrix24,
+    the method and the cause, after its retries; the rows and the cursor of the load before
+    stay, and once the portal is back the next load asks from that cursor."""
+    load(tmp_path, bitrix24(request_policy=FAST))
+    webhook.calls.clear()
+    webhook.down_after = 1
+    retries = RequestPolicy(attempts=3, backoff_seconds=0.0, max_delay_seconds=0.0)
+    with pytest.raises(PipelineStepFailed) as failure:
+        load(tmp_path, bitrix24(request_policy=retries))
+    assert "HTML instead of JSON after 3 attempts" in str(failure.value)
+    assert "bitrix24: crm." in str(failure.value) and TOKEN not in str(failure.value)
+    assert len(webhook.calls) == 1 + 3
+    assert rows(tmp_path, "select count(*) from raw_bitrix24.deals") == [(107,)]
+
+    webhook.calls.clear()
+    webhook.down_after = None
+    load(tmp_path, bitrix24(request_policy=FAST))
+    [call] = deal_calls(webhook)
+    assert call["filter"] == {">=DATE_MODIFY": NEWEST_CHANGE}
+    assert rows(tmp_path, "select title from raw_bitrix24.deals where id = 1251") == [("Renamed",)]
+
+
 def test_snapshot_folder_and_a_malformed_deal_in_quarantine(tmp_path):
     folder = tmp_path / "landing" / "bitrix24"
     shutil.copytree(FIXTURES, folder)
@@ -245,7 +273,8 @@ def test_persistent_query_limit_gives_up():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/rest/1/{TOKEN}/"
-        with pytest.raises(Bitrix24Error, match="still failing after 6 attempts"):
+        match = r"crm.deal.list: HTTP 503 after 6 attempts \(QUERY_LIMIT_EXCEEDED\)"
+        with pytest.raises(Bitrix24Error, match=match):
             Bitrix24Client(url, FAST).call("crm.deal.list", {})
     finally:
         server.shutdown()

@@ -7,12 +7,13 @@ PostgreSQL, the superuser's password, random and holding `@/:%#`."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from chatsales.app.superset.paths import credentials
+
+from .support.run_files import files_of_a_run
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.postgres]
 
@@ -21,18 +22,6 @@ def secrets_of(env: dict[str, str], password: str) -> set[str]:
     given = {env["SOURCES__WAZZUP_API__API_KEY"], password} - {""}
     # as they may be written: plain, percent-encoded (a URL), JSON-escaped
     return given | {quote(s, safe="") for s in given} | {s.replace("/", "\\/") for s in given}
-
-
-def files_of_a_run(env: dict[str, str]) -> list[Path]:
-    roots = [Path(env[k]) for k in ("CHATSALES_STATE_DIR", "DAGSTER_HOME", "DBT_TARGET_PATH")]
-    if env["CHATSALES_WAREHOUSE"].startswith("duckdb:///"):
-        roots.append(Path(env["CHATSALES_WAREHOUSE"].removeprefix("duckdb:///")))
-    return [
-        path
-        for root in roots
-        for path in ([root] if root.is_file() else root.rglob("*"))
-        if path.is_file()
-    ]
 
 
 def test_no_secret_is_written_by_a_run(built):

@@ -80,6 +80,9 @@ class Settings(BaseModel):
     history_start: str | None = Field(None, alias="CHATSALES_HISTORY_START")
     ingestion_cron: str = Field("*/15 * * * *", alias="CHATSALES_INGESTION_CRON")
     api_retry_base_seconds: float = Field(30.0, alias="CHATSALES_API_RETRY_BASE_SECONDS")
+    # one request's own retries (ingestion/api_client.py): unset, each source's policy
+    api_backoff_seconds: float | None = Field(None, alias="CHATSALES_API_BACKOFF_SECONDS")
+    api_max_delay_seconds: float | None = Field(None, alias="CHATSALES_API_MAX_DELAY_SECONDS")
     freshness_hours: str | None = Field(None, alias="CHATSALES_FRESHNESS_HOURS")
     # metrics (dbt vars: dbt_settings_env)
     messages_per_dialog_range: tuple[float, float] | None = Field(

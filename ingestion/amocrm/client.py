@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+
+from dlt.sources.helpers.requests import RequestException
 
 from ..api_client import ApiClient, RequestPolicy
 from .settings import PAGE_SIZE, REQUEST_POLICY
@@ -29,13 +32,19 @@ class AmoCrmClient:
 
     def get(self, url: str, params: dict[str, Any] | None = None) -> dict | None:
         """One page: its JSON body, or None for an empty page (204)."""
-        response = self.http.request("GET", url, params=params)
+        where = f"amocrm: GET {urlparse(url).path}"
+        try:
+            response = self.http.request("GET", url, params=params)
+        except RequestException as exc:  # no answer, on every attempt; its text has the query
+            raise AmoCrmError(f"{where}: {type(exc).__name__} after "
+                              f"{self.http.policy.attempts} attempts") from None  # fmt: skip
         if response.status_code == 204:
             return None
-        if self.http.gave_up(response):
-            raise AmoCrmError(f"amocrm: {url} still failing after {self.http.policy.attempts} "
-                              f"attempts (HTTP {response.status_code})")  # fmt: skip
-        response.raise_for_status()
+        failure = self.http.failure(response)
+        if failure:
+            raise AmoCrmError(f"{where}: {failure}")
+        if not response.ok:
+            raise AmoCrmError(f"{where}: HTTP {response.status_code}")
         return response.json()
 
     def pages(self, path: str, params: dict[str, Any]) -> Iterator[tuple[str, dict]]:

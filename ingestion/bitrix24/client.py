@@ -33,12 +33,12 @@ class Bitrix24Client:
         try:
             response = self.http.request("POST", f"{self.webhook_url}{method}.json", json=params)
         except RequestException as exc:  # its text would hold the URL
-            raise Bitrix24Error(f"bitrix24: {method}: {type(exc).__name__}") from None
-        if self.http.gave_up(response):
-            raise Bitrix24Error(
-                f"bitrix24: {method} still failing after {self.http.policy.attempts} attempts "
-                f"(HTTP {response.status_code} {_error(response)})"
-            )
+            raise Bitrix24Error(f"bitrix24: {method}: {type(exc).__name__} after "
+                                f"{self.http.policy.attempts} attempts") from None  # fmt: skip
+        failure = self.http.failure(response)
+        if failure:
+            said = _error(response)
+            raise Bitrix24Error(f"bitrix24: {method}: {failure}" + (f" ({said})" if said else ""))
         if response.status_code != 200:
             raise Bitrix24Error(
                 f"bitrix24: {method}: HTTP {response.status_code} {_error(response)}"

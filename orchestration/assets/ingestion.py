@@ -16,6 +16,9 @@ from ..resources import WarehouseResource
 # retries fails the step, which Dagster then retries after 1, 2, 4 × the base delay.
 API_SOURCES = ("wazzup_api", "amocrm", "bitrix24")
 API_RETRIES = 3
+# Loaded by a run of their own (orchestration/jobs.py: crm_job), so that a CRM outage fails
+# that run and the marts still build from the CRM data loaded before.
+CRM_SOURCES = ("amocrm", "bitrix24")
 # Sources whose tables all come from one pass over each new landing file, under one file
 # cursor: loading one table alone would move the cursor past files the others never got, so
 # their assets materialize together.
@@ -67,4 +70,11 @@ def _dlt_asset(source_name: str):
     return load
 
 
-ingestion_assets = [_dlt_asset(name) for name in SOURCE_NAMES]
+assets_by_source = {name: _dlt_asset(name) for name in SOURCE_NAMES}
+ingestion_assets = list(assets_by_source.values())
+crm_assets = [assets_by_source[name] for name in CRM_SOURCES]
+
+
+def source_of_step(step_key: str) -> str:
+    """`amocrm_raw` -> `amocrm`."""
+    return step_key.removesuffix("_raw")

@@ -18,7 +18,7 @@ from dagster import (
 )
 
 from ..assets.dbt import catch_up_config
-from ..jobs import ingestion_job, marts_job, warehouse_job
+from ..jobs import crm_job, ingestion_job, marts_job, warehouse_job
 from ..partitions import range_tags, recorded_days
 from ..resources import WarehouseResource
 
@@ -29,10 +29,10 @@ SETTLE_SECONDS = 5
 ACTIVITY_TABLES = ("messages", "leads", "deals", "contacts")
 
 
-def catch_up_run(context, warehouse: WarehouseResource, run_key: str) -> RunRequest:
+def catch_up_run(context, warehouse: WarehouseResource, run_key: str, **job) -> RunRequest:
     """A catch-up run, as a range run over the days it will recompute (read now)."""
     days = recorded_days(warehouse.target, context.log.warning)
-    return RunRequest(run_key=run_key, run_config=catch_up_config(), tags=range_tags(days))
+    return RunRequest(run_key=run_key, run_config=catch_up_config(), tags=range_tags(days), **job)
 
 
 def landing_fingerprint(landing: Path, now: float) -> tuple[str, int, int]:
@@ -51,11 +51,12 @@ def landing_fingerprint(landing: Path, now: float) -> tuple[str, int, int]:
 
 @sensor(
     name="landing_folder_sensor",
-    job=warehouse_job,
+    jobs=[warehouse_job, crm_job],
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.STOPPED,
     description="New or changed files in the landing folder (CHATSALES_LANDING): load them "
-    "and bring the marts up to date.",
+    "and bring the marts up to date; the CRM snapshot folders in a run of crm_job (the "
+    "new-rows sensor then refreshes the marts).",
 )
 def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
     landing = warehouse.landing_dir
@@ -66,7 +67,10 @@ def landing_sensor(context: SensorEvaluationContext, warehouse: WarehouseResourc
         return SkipReason(f"{settled} files, none new ({unsettled} still being written)")
     context.update_cursor(fingerprint)
     context.log.info(f"Landing folder changed: {settled} files; loading them")
-    return catch_up_run(context, warehouse, fingerprint)
+    return [
+        catch_up_run(context, warehouse, fingerprint, job_name=warehouse_job.name),
+        RunRequest(run_key=f"{fingerprint}:crm", job_name=crm_job.name),
+    ]
 
 
 def rows_loaded(context: RunStatusSensorContext) -> int:
@@ -86,10 +90,10 @@ def rows_loaded(context: RunStatusSensorContext) -> int:
 @run_status_sensor(
     name="new_rows_sensor",
     run_status=DagsterRunStatus.SUCCESS,
-    monitored_jobs=[ingestion_job],
+    monitored_jobs=[ingestion_job, crm_job],
     request_job=marts_job,
     default_status=DefaultSensorStatus.STOPPED,
-    description="After an ingestion run that loaded rows, bring the marts up to date.",
+    description="After an ingestion or CRM run that loaded rows, bring the marts up to date.",
 )
 def new_rows_sensor(context: RunStatusSensorContext, warehouse: WarehouseResource):
     loaded = rows_loaded(context)
