@@ -7,7 +7,8 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, build_dlt_asse
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from chatsales.core.settings import settings
-from ingestion.pipelines import SOURCE_NAMES, pipeline, source
+from chatsales.core.warehouse import table_names
+from ingestion.pipelines import SOURCE_NAMES, empty_source, pipeline, source
 
 from ..pools import WAREHOUSE_POOL
 from ..resources import WarehouseResource
@@ -62,12 +63,30 @@ def _dlt_asset(source_name: str):
             )
         except Exception as error:
             if source_name not in API_SOURCES or context.retry_number >= API_RETRIES:
+                if source_name in CRM_SOURCES:
+                    _create_tables_if_never_loaded(context, source_name, warehouse)
                 raise
             delay = api_retry_base_seconds() * 2**context.retry_number
             context.log.warning(f"{source_name} failed ({error}); retrying in {delay:.0f}s")
             raise RetryRequested(max_retries=API_RETRIES, seconds_to_wait=delay) from error
 
     return load
+
+
+def _create_tables_if_never_loaded(
+    context: AssetExecutionContext, source_name: str, warehouse: WarehouseResource
+) -> None:
+    """A CRM down on its very first load: its tables are created empty, so that the models
+    reading them build (with no deals from it yet) instead of failing on a missing table. Its
+    next load fills them from the start."""
+    loader = pipeline(source_name, warehouse.target, warehouse.state_path)
+    if table_names(loader.dataset_name, warehouse.target):
+        return
+    loader.run(empty_source(source_name))
+    context.log.warning(
+        f"{source_name} has never loaded: its tables are created empty, so the marts build "
+        "without its deals until it answers"
+    )
 
 
 assets_by_source = {name: _dlt_asset(name) for name in SOURCE_NAMES}

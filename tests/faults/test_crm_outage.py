@@ -134,6 +134,37 @@ def test_a_crm_outage_keeps_the_messenger_marts_and_the_next_run_catches_up(
     assert differing_rows(Warehouse(f"duckdb:///{warehouse}"), duckdb_warehouse.warehouse) == {}
 
 
+def test_a_crm_down_on_its_first_run_leaves_empty_tables_and_the_marts_build(
+    duckdb_warehouse, demo_landing, tmp_path
+):
+    """amoCRM answers nothing but garbage from a warehouse's very first run: its tables are
+    created empty, so the models reading them build (before, every mart failed on a missing
+    table); once it answers, the next run loads it whole and the marts equal the clean run's."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    env = warehouse_env(tmp_path, f"duckdb:///{warehouse}", demo_landing)
+    env.update({k: v for k, v in duckdb_warehouse.env.items() if k.startswith("SOURCES__")})
+    env.update(FAST_RETRIES, SOURCES__AMOCRM__ACCESS_TOKEN=ACCESS_TOKEN)
+    account = Account.from_landing(demo_landing)
+    account.healthy_requests = 0
+
+    with amocrm_api(account) as url:
+        env["SOURCES__AMOCRM__BASE_URL"] = url
+        outage = chatsales_run(env)
+        printed = outage.stdout
+        assert outage.returncode != 0, printed
+        assert "Done. Rows per mart:" in printed, printed + outage.stderr[-3000:]
+        assert "(its data last loaded: never)" in printed, printed
+        assert scalar(warehouse, "select count(*) from raw_amocrm.leads") == 0
+        messages, clean = "select count(*) from marts.fct_messages", duckdb_warehouse.warehouse
+        assert scalar(warehouse, messages) == scalar(clean.duckdb_path, messages)
+
+        account.healthy_requests = None
+        recovery = chatsales_run(env)
+        assert recovery.returncode == 0, recovery.stdout[-3000:] + recovery.stderr[-3000:]
+
+    assert differing_rows(Warehouse(f"duckdb:///{warehouse}"), duckdb_warehouse.warehouse) == {}
+
+
 def test_a_bitrix24_outage_fails_that_load_alone_and_the_next_run_resumes(
     duckdb_warehouse, demo_landing, tmp_path
 ):
