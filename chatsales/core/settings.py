@@ -62,6 +62,9 @@ class Settings(BaseModel):
     landing: Path = Field(DEFAULT_LANDING, alias="CHATSALES_LANDING")
     state_dir: Path = Field(REPO_ROOT / "data", alias="CHATSALES_STATE_DIR")
     dagster_home: Path = Field(DEFAULT_DAGSTER_HOME, alias="DAGSTER_HOME")
+    # Dagster's run history, ticks and cursors: `sqlite` (in DAGSTER_HOME) or a postgresql://
+    # URL; unset, the PostgreSQL warehouse if that is the warehouse (orchestration/instance.py)
+    dagster_storage: str | None = Field(None, alias="CHATSALES_DAGSTER_STORAGE")
     dbt_target_path: str = Field("target", alias="DBT_TARGET_PATH")
     # what DuckDB may hold in each process that opens the warehouse (dlt, dbt, checks, the
     # serving copy) before it spills to `<warehouse>.tmp`: a size (2GB) or a share of RAM

@@ -1,0 +1,87 @@
+"""The Dagster instance's storage, written into its dagster.yaml by `ensure_dagster_home`.
+
+With the DuckDB default, Dagster keeps run history, schedule ticks and sensor cursors in SQLite
+files under DAGSTER_HOME. With a PostgreSQL warehouse they go to that database's `dagster`
+schema, where they are backed up with the rest; `CHATSALES_DAGSTER_STORAGE` overrides the
+choice: `sqlite`, or the postgresql:// URL of another database. The password is never
+written: dagster.yaml names the variable it is read from, which chatsales sets for itself and
+for the Dagster processes it starts (`dagster_storage_env`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chatsales.core.settings import Warehouse, settings
+
+PASSWORD_VARIABLE = "CHATSALES_DAGSTER_PG_PASSWORD"
+SCHEMA = "dagster"
+
+SQLITE_STORAGE = """\
+# Dagster's SQLite storage, writing a partition range's events in batches
+storage:
+  custom:
+    module: orchestration.event_storage
+    class: BatchingSqliteStorage
+    config:
+      base_dir: {home}
+"""
+POSTGRES_STORAGE = """\
+# run history, schedule ticks and sensor cursors in PostgreSQL, schema {schema}
+storage:
+  postgres:
+    postgres_db:
+      hostname: {host}
+      port: {port}
+      username: {user}
+      db_name: {dbname}
+      scheme: postgresql+psycopg2
+      password:
+        env: {password_variable}
+      params:
+        options: {options}
+"""
+
+
+def dagster_storage() -> Warehouse | None:
+    """The PostgreSQL database holding Dagster's storage, or None for SQLite."""
+    config = settings()
+    chosen = (config.dagster_storage or "").strip()
+    if chosen == "sqlite":
+        return None
+    if chosen:
+        return Warehouse(chosen)
+    return config.warehouse if config.warehouse.kind == "postgres" else None
+
+
+def storage_yaml(home: Path) -> str:
+    database = dagster_storage()
+    if database is None:
+        return SQLITE_STORAGE.format(home=json.dumps(str(home.resolve())))
+    pg = database.postgres
+    return POSTGRES_STORAGE.format(
+        schema=SCHEMA,
+        password_variable=PASSWORD_VARIABLE,
+        options=json.dumps(f"-csearch_path={SCHEMA}"),
+        port=int(pg["port"]),
+        **{key: json.dumps(pg[key]) for key in ("host", "user", "dbname")},
+    )
+
+
+def dagster_storage_env() -> dict[str, str]:
+    """What a process opening the instance needs in its environment."""
+    database = dagster_storage()
+    return {PASSWORD_VARIABLE: database.postgres["password"]} if database else {}
+
+
+def create_storage_schema() -> None:
+    """Dagster creates its tables, not the schema they go in."""
+    database = dagster_storage()
+    if database is None:
+        return
+    from chatsales.core.warehouse import connect
+
+    with connect(database, read_only=False) as conn:
+        with conn.cursor() as cursor:
+            cursor.execute(f"create schema if not exists {SCHEMA}")
+        conn.commit()
