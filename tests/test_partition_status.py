@@ -48,7 +48,7 @@ def _days(start: str, end: str) -> set[str]:
 def _recorded(built: BuiltWarehouse, run, keys: list[AssetKey]) -> dict:
     """The run's range tags and, per asset, the days it recorded a materialization on."""
     run_id = _run_id(run)
-    with DagsterInstance.from_config(built.env["DAGSTER_HOME"]) as instance:
+    with built.dagster_instance() as instance:
         tags = instance.get_run_by_id(run_id).tags
         entries = instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
     days = {key: set() for key in keys}

@@ -1,6 +1,6 @@
 """No secret the pipeline was given is written anywhere a run leaves files: run logs, dlt
-state and traces, the Dagster instance (run records, events), dbt artifacts, GX Data Docs,
-and the DuckDB warehouse itself.
+state and traces, the Dagster instance (run records, events: in PostgreSQL with that
+warehouse), dbt artifacts, GX Data Docs, and the DuckDB warehouse itself.
 
 The session's builds carry the secrets: the Wazzup API key (its API is replayed) and, on
 PostgreSQL, the superuser's password, random and holding `@/:%#`."""
@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from chatsales.app.superset.paths import credentials
+from chatsales.core.warehouse import connect
 
 from .support.run_files import files_of_a_run
 
@@ -32,6 +33,15 @@ def test_no_secret_is_written_by_a_run(built):
     for path in files:
         data = path.read_bytes()
         found += [f"{path}: a {len(s)}-character secret" for s in secrets if s.encode() in data]
+    if built.warehouse.kind == "postgres":  # Dagster's run records and events are kept there
+        with connect(built.warehouse) as conn, conn.cursor() as cursor:
+            for table, column in (("runs", "run_body"), ("event_logs", "event")):
+                for secret in secrets:
+                    cursor.execute(
+                        f"select count(*) from dagster.{table} where strpos({column}, %s) > 0",
+                        (secret,),
+                    )
+                    found += [f"dagster.{table}: a secret"] * cursor.fetchone()[0]
     assert found == []
     output = built.first_run.stdout + built.first_run.stderr
     assert not [secret for secret in secrets if secret in output]

@@ -4,8 +4,10 @@ in the background and shared by many tests: the demo on DuckDB and on PostgreSQL
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,19 @@ class BuiltWarehouse:
     first_run: subprocess.CompletedProcess
     second_run: subprocess.CompletedProcess | None = None  # see second_run()
     counts_before_second_run: dict[str, dict[str, int]] | None = None
+
+    @contextmanager
+    def dagster_instance(self) -> Iterator:
+        """The build's Dagster instance, opened as `chatsales` opens it: on PostgreSQL its
+        storage's password comes from the variable its dagster.yaml names."""
+        from dagster import DagsterInstance
+
+        from orchestration.instance import PASSWORD_VARIABLE
+
+        if self.warehouse.kind == "postgres":
+            os.environ[PASSWORD_VARIABLE] = self.warehouse.postgres["password"]
+        with DagsterInstance.from_config(self.env["DAGSTER_HOME"]) as instance:
+            yield instance
 
 
 def build_demo(tmp: Path, url: str, landing: Path, wazzup_api_url: str) -> BuiltWarehouse:
