@@ -3,7 +3,7 @@ would) at several points, then one plain `chatsales run` on the same landing fol
 finish with no manual step, and its marts must equal those of the session's clean run of the
 same landing (EXCEPT ALL both ways), so nothing that landed is missing or counted twice.
 
-Every point on DuckDB, the engine whose files a kill can leave half-written; a load and the
+Three points on DuckDB, the engine whose files a kill can leave half-written; a load and the
 marts on PostgreSQL, where the server rolls back what the dead run left open. Each case costs
 a killed run and a full one."""
 
@@ -27,10 +27,10 @@ from ..support.same_marts import differing_rows
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.faults]
 
-# the progress line at which the run is killed, and how long after it
+# the progress line at which the run is killed, and how long after it (the message models,
+# killed mid-build like the marts, came out the same and are left out for CI's time)
 KILL_POINTS = {
     "during the webhooks' dlt load": ("▶ wazzup_raw", 0.5),
-    "during the dbt message models": ("✓ intermediate/int_messages", 0.0),
     "during the marts": ("✓ marts/mart_manager_metrics", 0.0),
     "during the serving publish": ("▶ serving__superset_duckdb", 0.1),
 }

@@ -299,18 +299,20 @@ def serve(
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     receiver = Receiver(
         landing_dir, host, port, token, max_body_bytes, rotate_seconds, rotate_bytes
-    ).start()
+    )
     stop = threading.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
     in_main = threading.current_thread() is threading.main_thread()  # signals need it
+    # before the server answers: a SIGTERM right after the first 200 still stops it cleanly
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals if in_main}
-    log.info(
-        "wazzup receiver: listening on http://%s:%d/wazzup/<token>, landing %s",
-        host,
-        receiver.port,
-        receiver.writer.folder,
-    )
     try:
+        receiver.start()
+        log.info(
+            "wazzup receiver: listening on http://%s:%d/wazzup/<token>, landing %s",
+            host,
+            receiver.port,
+            receiver.writer.folder,
+        )
         while not stop.wait(1):
             pass
     finally:
