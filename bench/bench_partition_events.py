@@ -23,7 +23,7 @@ from dagster import DagsterInstance, PartitionKeyRange
 
 from chatsales.core.settings import settings, warehouse
 from orchestration.dbt_manifest import prepare_dbt
-from orchestration.runner import ensure_dagster_home
+from orchestration.instance import ensure_dagster_home
 
 
 def timed_events(instance: DagsterInstance) -> dict[str, float]:

@@ -15,7 +15,7 @@
   default durability.
 
 Same tables, same rows: an instance can switch between this and Dagster's own class either
-way. `chatsales` names it in dagster.yaml (orchestration/runner.py)."""
+way. `chatsales` names it in dagster.yaml (orchestration/instance.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The Dagster instance's storage, written into its dagster.yaml by `ensure_dagster_home`.
+"""The Dagster instance: its dagster.yaml (concurrency pools, storage) and its storage, made
+once by `ensure_dagster_home`.
 
 With the DuckDB default, Dagster keeps run history, schedule ticks and sensor cursors in SQLite
 files under DAGSTER_HOME. With a PostgreSQL warehouse they go to that database's `dagster`
@@ -9,10 +10,12 @@ for the Dagster processes it starts (`dagster_storage_env`)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from pathlib import Path
 
-from chatsales.core.settings import Warehouse, settings
+from chatsales.core.settings import Warehouse, dagster_home, settings
 
 PASSWORD_VARIABLE = "CHATSALES_DAGSTER_PG_PASSWORD"
 SCHEMA = "dagster"
@@ -85,3 +88,49 @@ def create_storage_schema() -> None:
         with conn.cursor() as cursor:
             cursor.execute(f"create schema if not exists {SCHEMA}")
         conn.commit()
+
+
+WRITTEN_BY_CHATSALES = "# Written by chatsales; delete this line to keep your own edits."
+DAGSTER_YAML = """\
+{header}
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+{storage}"""
+# what chatsales wrote before the header (an instance made then is brought up to date)
+FIRST_DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+"""
+
+
+def ensure_dagster_home(home: Path | None = None) -> Path:
+    """Write the instance's dagster.yaml (unless it is someone's own) and create its storage
+    (default: DAGSTER_HOME), once, under a file lock: two processes creating the SQLite storage
+    at once both stamp its migration table, and every later open of the instance fails on "more
+    than one head". Sets what this process needs to open it (orchestration/instance.py)."""
+    home = home or dagster_home()
+    os.environ.update(dagster_storage_env())
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        config = home / "dagster.yaml"
+        written = config.read_text() if config.exists() else None
+        wanted = DAGSTER_YAML.format(header=WRITTEN_BY_CHATSALES, storage=storage_yaml(home))
+        if written != wanted and (
+            written in (None, FIRST_DAGSTER_YAML) or written.startswith(WRITTEN_BY_CHATSALES)
+        ):
+            config.write_text(wanted)
+        ready = home / ".storage-ready"  # holds the dagster.yaml it was made for
+        if not ready.exists() or ready.read_text() != wanted:
+            create_storage_schema()
+            from dagster import DagsterInstance
+
+            with DagsterInstance.from_config(str(home)):
+                ready.write_text(wanted)
+    return home

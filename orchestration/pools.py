@@ -1,4 +1,4 @@
-"""Concurrency pools (limits in the instance's dagster.yaml, see orchestration/runner.py)."""
+"""Concurrency pools (limits in the instance's dagster.yaml, see orchestration/instance.py)."""
 
 from __future__ import annotations
 

@@ -7,8 +7,6 @@ the CRM data loaded before (orchestration/jobs.py)."""
 
 from __future__ import annotations
 
-import fcntl
-import os
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,57 +25,12 @@ from chatsales.core.settings import (
 from chatsales.core.warehouse import table_counts
 
 from .dbt_manifest import prepare_dbt
-from .instance import create_storage_schema, dagster_storage_env, storage_yaml
+from .instance import ensure_dagster_home
 from .pools import wait_for_the_warehouse
 from .recovery import release_abandoned_runs, runner_tags
 
 if TYPE_CHECKING:
     from dagster import PartitionKeyRange
-
-WRITTEN_BY_CHATSALES = "# Written by chatsales; delete this line to keep your own edits."
-DAGSTER_YAML = """\
-{header}
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-{storage}"""
-# what chatsales wrote before the header (an instance made then is brought up to date)
-FIRST_DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-"""
-
-
-def ensure_dagster_home(home: Path | None = None) -> Path:
-    """Write the instance's dagster.yaml (unless it is someone's own) and create its storage
-    (default: DAGSTER_HOME), once, under a file lock: two processes creating the SQLite storage
-    at once both stamp its migration table, and every later open of the instance fails on "more
-    than one head". Sets what this process needs to open it (orchestration/instance.py)."""
-    home = home or dagster_home()
-    os.environ.update(dagster_storage_env())
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / ".init.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        config = home / "dagster.yaml"
-        written = config.read_text() if config.exists() else None
-        wanted = DAGSTER_YAML.format(header=WRITTEN_BY_CHATSALES, storage=storage_yaml(home))
-        if written != wanted and (
-            written in (None, FIRST_DAGSTER_YAML) or written.startswith(WRITTEN_BY_CHATSALES)
-        ):
-            config.write_text(wanted)
-        ready = home / ".storage-ready"  # holds the dagster.yaml it was made for
-        if not ready.exists() or ready.read_text() != wanted:
-            create_storage_schema()
-            from dagster import DagsterInstance
-
-            with DagsterInstance.from_config(str(home)):
-                ready.write_text(wanted)
-    return home
 
 
 @dataclass

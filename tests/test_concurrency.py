@@ -26,7 +26,7 @@ INGEST = """
 import sys
 from dagster import DagsterInstance
 from orchestration.dbt_manifest import prepare_dbt
-from orchestration.runner import ensure_dagster_home
+from orchestration.instance import ensure_dagster_home
 ensure_dagster_home()
 prepare_dbt()
 from orchestration.definitions import defs
@@ -40,7 +40,7 @@ OPEN_INSTANCE = """
 import sys, time
 from pathlib import Path
 from dagster import DagsterInstance
-from orchestration.runner import ensure_dagster_home
+from orchestration.instance import ensure_dagster_home
 print("imported", flush=True)
 while not Path(sys.argv[1]).exists():  # start together, imports done
     time.sleep(0.01)

@@ -64,8 +64,7 @@ def test_dagster_keeps_runs_cursors_and_ticks_in_the_postgresql_warehouse(
     postgres_url, tmp_path, monkeypatch
 ):
     from orchestration.dbt_manifest import prepare_dbt
-    from orchestration.instance import PASSWORD_VARIABLE
-    from orchestration.runner import ensure_dagster_home
+    from orchestration.instance import PASSWORD_VARIABLE, ensure_dagster_home
     from orchestration.sensors.new_data import landing_fingerprint
 
     url = fresh_database(postgres_url, "dagster_storage")

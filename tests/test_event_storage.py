@@ -25,8 +25,8 @@ from dagster import (
     multi_asset,
 )
 
+from orchestration.instance import ensure_dagster_home
 from orchestration.partitions import range_tags
-from orchestration.runner import ensure_dagster_home
 
 pytestmark = pytest.mark.dagster
 
@@ -104,7 +104,7 @@ def test_batched_storage_records_what_dagster_s_own_does(tmp_path):
 
 
 def test_dagster_yaml_is_brought_up_to_date_unless_it_is_someone_s_own(tmp_path):
-    from orchestration.runner import FIRST_DAGSTER_YAML, WRITTEN_BY_CHATSALES
+    from orchestration.instance import FIRST_DAGSTER_YAML, WRITTEN_BY_CHATSALES
 
     homes = {name: tmp_path / name for name in ("new", "first", "ours", "own")}
     for name, text in (("first", FIRST_DAGSTER_YAML), ("ours", f"{WRITTEN_BY_CHATSALES}\nx: 1\n"),

@@ -41,7 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from orchestration.dbt_manifest import prepare_dbt
-    from orchestration.runner import ensure_dagster_home
+    from orchestration.instance import ensure_dagster_home
 
     ensure_dagster_home()
     prepare_dbt()

@@ -8,7 +8,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from chatsales.core.settings import settings
 from chatsales.core.warehouse import table_names
-from ingestion.pipelines import SOURCE_NAMES, empty_source, pipeline, source
+from ingestion.pipelines import CRM_SOURCES, SOURCE_NAMES, empty_source, pipeline, source
 
 from ..pools import WAREHOUSE_POOL
 from ..resources import WarehouseResource
@@ -17,9 +17,6 @@ from ..resources import WarehouseResource
 # retries fails the step, which Dagster then retries after 1, 2, 4 × the base delay.
 API_SOURCES = ("wazzup_api", "amocrm", "bitrix24")
 API_RETRIES = 3
-# Loaded by a run of their own (orchestration/jobs.py: crm_job), so that a CRM outage fails
-# that run and the marts still build from the CRM data loaded before.
-CRM_SOURCES = ("amocrm", "bitrix24")
 # Sources whose tables all come from one pass over each new landing file, under one file
 # cursor: loading one table alone would move the cursor past files the others never got, so
 # their assets materialize together.
@@ -91,6 +88,8 @@ def _create_tables_if_never_loaded(
 
 assets_by_source = {name: _dlt_asset(name) for name in SOURCE_NAMES}
 ingestion_assets = list(assets_by_source.values())
+# loaded by a run of their own (orchestration/jobs.py: crm_job), so that a CRM outage fails
+# that run and the marts still build from the CRM data loaded before
 crm_assets = [assets_by_source[name] for name in CRM_SOURCES]
 
 

@@ -39,8 +39,8 @@ def hold_the_warehouse(instance) -> str:
 def test_a_run_waiting_for_the_warehouse_stops_at_once(stop, tmp_path):
     from dagster import DagsterInstance
 
+    from orchestration.instance import ensure_dagster_home
     from orchestration.pools import STOPPED_WAITING
-    from orchestration.runner import ensure_dagster_home
 
     env = warehouse_env(tmp_path, f"duckdb:///{tmp_path / 'w.duckdb'}", tmp_path / "landing")
     home = ensure_dagster_home(tmp_path / "dagster_home")
