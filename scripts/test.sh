@@ -30,4 +30,4 @@ echo "ruff…"
 echo "sqlfluff…"
 .venv/bin/sqlfluff lint dbt_project --disable-progress-bar
 echo "pytest…"
-.venv/bin/pytest "$@"
+.venv/bin/pytest --durations=40 "$@"  # the slowest tests, for whoever cuts CI time next

@@ -29,6 +29,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from .onboarding import initialize
+    from .onboarding.report import print_report
+
+    landing = Path(args.landing) if args.landing else landing_dir()
+    report = initialize(landing, public_url=args.public_url, dry_run=args.dry_run)
+    print_report(report, args.dry_run)
+    failed = [c for c in [*report.checks, report.subscription] if c and c.state == "failed"]
+    return 1 if failed else 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .backup import BackupError, backup, restore
+
+    backing_up = args.command == "backup"
+    action, verb = (backup, "Backed up into") if backing_up else (restore, "Restored from")
+    try:
+        action(Path(args.folder), print)
+    except BackupError as exc:
+        print(f"✗ {args.command}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{verb} {args.folder}.")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from orchestration.runner import print_summary, run_pipeline
 
@@ -149,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--landing", help="landing folder (default: CHATSALES_LANDING)")
     demo.set_defaults(handler=cmd_demo)
 
+    init = commands.add_parser(
+        "init", help="draft managers.csv from Wazzup and the CRM, check the secrets (safe to rerun)"
+    )
+    init.add_argument(
+        "--public-url", help="the receiver's public https URL: point Wazzup's webhooks at it"
+    )
+    init.add_argument("--dry-run", action="store_true", help="print, change nothing")
+    init.add_argument("--landing", help="landing folder (default: CHATSALES_LANDING)")
+    init.set_defaults(handler=cmd_init)
+
     run = commands.add_parser("run", help="load every source and build the marts via Dagster")
     run.add_argument(
         "--full-refresh",
@@ -156,6 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild incremental models from all history (needed after editing managers.csv)",
     )
     run.set_defaults(handler=cmd_run)
+
+    for name, helping in [
+        ("backup", "copy the landing folder, state, Dagster's history and the warehouse into "
+                   "a new folder"),
+        ("restore", "put a backup back where this machine's settings say (empty places only)"),
+    ]:  # fmt: skip
+        command = commands.add_parser(name, help=helping)
+        command.add_argument("folder")
+        command.set_defaults(handler=cmd_backup)
 
     imported = commands.add_parser(
         "import", help="check a WhatsApp/Telegram chat export and put it in the landing folder"

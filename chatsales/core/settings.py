@@ -110,6 +110,8 @@ class Settings(BaseModel):
     alert_check_lookback_hours: str | None = Field(
         None, alias="CHATSALES_ALERT_CHECK_LOOKBACK_HOURS"
     )
+    # backups of a PostgreSQL warehouse (chatsales/app/backup.py): where pg_dump is
+    pg_bin: Path | None = Field(None, alias="CHATSALES_PG_BIN")
     # Superset
     superset_venv: Path = Field(REPO_ROOT / ".venv-superset", alias="CHATSALES_SUPERSET_VENV")
     superset_port: int = Field(8088, alias="CHATSALES_SUPERSET_PORT")

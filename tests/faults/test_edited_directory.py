@@ -15,7 +15,7 @@ import pytest
 from chatsales.core.settings import Warehouse
 from chatsales.core.warehouse import query
 
-from ..support.cli import run_cli_ok, warehouse_env
+from ..support.cli import run_cli_ok
 from ..support.same_marts import differing_rows
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.faults]
@@ -51,8 +51,7 @@ def test_the_run_after_an_edit_rebuilds_whose_messages_are_whose(
     shutil.copytree(demo_landing, landing)
     directory: Path = landing / "managers.csv"
     original = directory.read_text(encoding="utf-8")
-    env = warehouse_env(tmp_path, f"duckdb:///{tmp_path / 'warehouse.duckdb'}", landing)
-    env.update({k: v for k, v in duckdb_warehouse.env.items() if k.startswith("SOURCES__")})
+    env = duckdb_warehouse.env_for(tmp_path, f"duckdb:///{tmp_path / 'warehouse.duckdb'}", landing)
     ours = Warehouse(env["CHATSALES_WAREHOUSE"])
     per_manager = "select manager_id, count(*) from marts.fct_messages group by 1 order by 1"
 

@@ -1,42 +1,40 @@
-"""`chatsales run` killed with SIGKILL (its whole process group, as a crash or a lost machine
-would) at several points, then one plain `chatsales run` on the same landing folder: it must
-finish with no manual step, and its marts must equal those of the session's clean run of the
-same landing (EXCEPT ALL both ways), so nothing that landed is missing or counted twice.
+"""`chatsales run` cut short again and again, then one plain `chatsales run` on the same landing
+folder: it must finish with no manual step, and its marts must equal those of the session's
+clean run of the same landing (EXCEPT ALL both ways), so nothing that landed is missing or
+counted twice.
 
-Three points on DuckDB, the engine whose files a kill can leave half-written; a load and the
-marts on PostgreSQL, where the server rolls back what the dead run left open. Each case costs
-a killed run and a full one."""
+Each run is cut at a later point than the one before, so every run after the first also
+recovers from the one before it and must get past that point:
+- DuckDB, the engine whose files a kill can leave half-written: `chatsales run` killed with
+  SIGKILL (its whole process group, as a crash or a lost machine would) during the webhooks'
+  dlt load, then during the marts, then during the serving publish.
+- PostgreSQL, a server of the test's own: killed during the load; then the server restarted
+  under the message models (an administrator's restart, a failover), which must fail the run
+  saying the server went away; then killed during the marts."""
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 
 import pytest
 
 from chatsales.core.settings import Warehouse
 
-from ..support.cli import CHATSALES, warehouse_env
+from ..support.cli import run_cli_ok
 from ..support.interrupted_runs import run_interrupted
-from ..support.paths import REPO_ROOT
-from ..support.postgres_server import fresh_database
+from ..support.postgres_server import PostgresServer
 from ..support.same_marts import differing_rows
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.faults]
 
-# the progress line at which the run is killed, and how long after it (the message models,
-# killed mid-build like the marts, came out the same and are left out for CI's time)
-KILL_POINTS = {
-    "during the webhooks' dlt load": ("▶ wazzup_raw", 0.5),
-    "during the marts": ("✓ marts/mart_manager_metrics", 0.0),
-    "during the serving publish": ("▶ serving__superset_duckdb", 0.1),
-}
+RECOVERED = "A killed run"  # the next run freed the dead run's pool slot, not waited for it
 
 
-def killed_after(delay: float):
+def killed_after(delay: float) -> Callable[[subprocess.Popen], None]:
     def kill(process: subprocess.Popen) -> None:
         time.sleep(delay)
         os.killpg(process.pid, signal.SIGKILL)
@@ -44,29 +42,56 @@ def killed_after(delay: float):
     return kill
 
 
-CASES = [("duckdb", point) for point in KILL_POINTS] + [
-    pytest.param("postgres", point, marks=pytest.mark.postgres)
-    for point in ("during the webhooks' dlt load", "during the marts")
-]
-
-
-@pytest.mark.parametrize(("engine", "point"), CASES)
-def test_a_plain_run_recovers_from_a_kill(engine, point, demo_landing, tmp_path, request):
-    clean = request.getfixturevalue(f"{engine}_warehouse")
-    if engine == "duckdb":
-        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    else:
-        url = fresh_database(clean.warehouse.url, "killed_" + re.sub(r"\W+", "_", point))
-    env = warehouse_env(tmp_path, url, demo_landing)
-    env.update({k: v for k, v in clean.env.items() if k.startswith("SOURCES__")})
-    marker, delay = KILL_POINTS[point]
+def killed_at(marker: str, delay: float, env: dict[str, str], after_a_kill: bool) -> None:
     returncode, lines = run_interrupted(marker, killed_after(delay), env)
-    assert returncode == -signal.SIGKILL, "\n".join(lines[-20:])
+    printed = "\n".join(lines)
+    assert returncode == -signal.SIGKILL, printed[-3000:]
+    assert not after_a_kill or RECOVERED in printed, printed[-3000:]
 
-    recovery = subprocess.run(
-        [CHATSALES, "run"], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200
+
+def test_duckdb_runs_killed_three_times_then_a_plain_run(duckdb_warehouse, demo_landing, tmp_path):
+    env = duckdb_warehouse.env_for(
+        tmp_path, f"duckdb:///{tmp_path / 'warehouse.duckdb'}", demo_landing
     )
-    assert recovery.returncode == 0, recovery.stdout[-3000:] + recovery.stderr[-3000:]
-    assert "A killed run" in recovery.stdout  # its pool slot was freed, not waited for
-    ours = Warehouse(env["CHATSALES_WAREHOUSE"])
-    assert differing_rows(ours, clean.warehouse) == {}
+    killed_at("▶ wazzup_raw", 0.5, env, after_a_kill=False)  # the webhooks' dlt load
+    killed_at("✓ marts/mart_manager_metrics", 0.0, env, after_a_kill=True)
+    killed_at("▶ serving__superset_duckdb", 0.1, env, after_a_kill=True)
+
+    recovery = run_cli_ok(["run"], env)
+    assert RECOVERED in recovery.stdout
+    assert differing_rows(Warehouse(env["CHATSALES_WAREHOUSE"]), duckdb_warehouse.warehouse) == {}
+
+
+@pytest.fixture
+def own_server():
+    """A server of this test's own, which it may stop."""
+    if os.environ.get("TEST_PG_URL"):
+        pytest.skip("stops its own PostgreSQL server: runs only with the tests' own binaries")
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.mark.postgres
+def test_postgres_killed_restarted_and_killed_then_a_plain_run(
+    own_server, postgres_warehouse, demo_landing, tmp_path
+):
+    env = postgres_warehouse.env_for(tmp_path, own_server.url, demo_landing)
+    killed_at("▶ wazzup_raw", 0.5, env, after_a_kill=False)
+
+    def restart(_) -> None:
+        own_server.stop("fast")  # ends every session, as `systemctl restart postgresql` does
+        own_server.start()
+
+    returncode, lines = run_interrupted("✓ intermediate/int_messages", restart, env)
+    printed = "\n".join(lines)
+    assert returncode == 1, printed[-3000:]
+    assert RECOVERED in printed, printed[-3000:]
+    failures = printed[printed.index("The run failed") :]
+    assert "lost the warehouse connection (is the server up?)" in failures, failures
+
+    killed_at("✓ marts/mart_manager_metrics", 0.0, env, after_a_kill=False)
+    recovery = run_cli_ok(["run"], env)
+    assert RECOVERED in recovery.stdout
+    assert differing_rows(Warehouse(own_server.url), postgres_warehouse.warehouse) == {}

@@ -15,7 +15,7 @@ import pytest
 
 from chatsales.core.settings import Warehouse
 
-from ..support.cli import run_cli_ok, warehouse_env
+from ..support.cli import run_cli_ok
 from ..support.same_marts import differing_rows
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.faults]
@@ -93,8 +93,7 @@ def test_late_and_twice_delivered_webhooks_give_the_same_marts(
 ):
     landing, files = redelivered_landing
     assert overtaken(files[0] + files[1]) > 0  # else this would test nothing new
-    env = warehouse_env(tmp_path, f"duckdb:///{tmp_path / 'warehouse.duckdb'}", landing)
-    env.update({k: v for k, v in duckdb_warehouse.env.items() if k.startswith("SOURCES__")})
+    env = duckdb_warehouse.env_for(tmp_path, f"duckdb:///{tmp_path / 'warehouse.duckdb'}", landing)
     for number, bodies in enumerate(files, start=1):
         published = landing / "wazzup" / f"2026-01-01T00000{number}-redelivered.jsonl"
         published.write_text("\n".join(bodies) + "\n", encoding="utf-8")

@@ -5,6 +5,7 @@ in the background and shared by many tests: the demo on DuckDB and on PostgreSQL
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,19 @@ class BuiltWarehouse:
             os.environ[PASSWORD_VARIABLE] = self.warehouse.postgres["password"]
         with DagsterInstance.from_config(self.env["DAGSTER_HOME"]) as instance:
             yield instance
+
+    def env_for(self, tmp: Path, url: str, landing: Path) -> dict[str, str]:
+        """An environment like this build's, on another warehouse (of the same engine) and
+        landing folder: the same API sources, and this build's dbt manifest, so the first run
+        skips a `dbt parse` (chatsales's fingerprint check still decides whether it is valid)."""
+        env = warehouse_env(tmp, url, landing)
+        env.update({k: v for k, v in self.env.items() if k.startswith("SOURCES__")})
+        target = Path(env["DBT_TARGET_PATH"])
+        target.mkdir(parents=True, exist_ok=True)
+        for name in ("manifest.json", "manifest.fingerprint", "partial_parse.msgpack"):
+            if (ours := Path(self.env["DBT_TARGET_PATH"]) / name).exists():
+                shutil.copy2(ours, target / name)
+        return env
 
 
 def build_demo(tmp: Path, url: str, landing: Path, wazzup_api_url: str) -> BuiltWarehouse:
