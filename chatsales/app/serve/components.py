@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from chatsales.app.superset.paths import HOST as SUPERSET_HOST
 from chatsales.core.settings import REPO_ROOT, Settings
 
 from .health import DaemonHeartbeats, http_ok
@@ -34,6 +35,15 @@ class ServeOptions:
     @property
     def components(self) -> list[str]:
         return [name for name in COMPONENTS if name not in self.without]
+
+    def addresses(self) -> dict[str, str]:
+        """Where each chosen component answers (the receiver's token left out)."""
+        every = {
+            "receiver": f"http://{self.receiver_host}:{self.receiver_port}/wazzup/<token>",
+            "webserver": f"http://{self.dagster_host}:{self.dagster_port}",
+            "superset": f"http://{SUPERSET_HOST}:{self.superset_port}",
+        }
+        return {name: url for name, url in every.items() if name in self.components}
 
 
 def _probe_host(host: str) -> str:

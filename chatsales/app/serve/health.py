@@ -34,6 +34,8 @@ class DaemonHeartbeats:
             beats = self._instance.get_daemon_heartbeats().values()
         except Exception:  # the storage busy or unreachable: not healthy this time
             return False
+        # any daemon's beat will do: one busy daemon (a long sensor tick) may skip beats for
+        # minutes, a hung or wedged process beats for none
         latest = max((beat.timestamp for beat in beats), default=0.0)
         return latest >= started_at and time.time() - latest < HEARTBEAT_STALE_SECONDS
 

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 from chatsales.core.settings import settings, state_dir
 
@@ -15,7 +16,7 @@ from .processes import kill_marked
 from .supervisor import SupervisedChild
 
 
-def log_path():
+def log_path() -> Path:
     return state_dir() / "logs" / "serve.log"
 
 
@@ -41,6 +42,8 @@ def serve(options: ServeOptions) -> int:
     sink = LogSink(log_path(), Redactor(secrets(config, specs)))
     sink.write("serve", f"starting {', '.join(options.components)} (pid {os.getpid()}, "
                         f"log {log_path()})")  # fmt: skip
+    for name, url in options.addresses().items():
+        sink.write("serve", f"{name}: {url}")
     if stop.is_set():  # asked to stop while the instance and manifest were prepared
         sink.close()
         return 0

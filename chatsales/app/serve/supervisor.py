@@ -54,6 +54,7 @@ class SupervisedChild:
         self.sink = sink
         self.marker = marker_value(spec.name)
         self.process: subprocess.Popen | None = None
+        self._output: threading.Thread | None = None  # copies the child's output to the sink
         self.started_at = 0.0  # wall clock, for health checks that compare timestamps
         self.healthy_since: float | None = None
         self.failures = 0
@@ -83,7 +84,7 @@ class SupervisedChild:
         )
         self.started_at, self.healthy_since = time.time(), None
         assert self.process.stdout is not None
-        self.sink.pump(self.spec.name, self.process.stdout)
+        self._output = self.sink.pump(self.spec.name, self.process.stdout)
         self.say(f"started (pid {self.process.pid})")
 
     def _monitor(self) -> None:
@@ -131,6 +132,7 @@ class SupervisedChild:
         process = self.process
         if process is not None and process.poll() is None:
             signal_group(process.pid, signal.SIGTERM)
+            signal_group(process.pid, signal.SIGCONT)  # a stopped process must run to exit
             try:
                 process.wait(self.spec.stop_timeout)
             except subprocess.TimeoutExpired:
@@ -141,6 +143,8 @@ class SupervisedChild:
             signal_group(process.pid, signal.SIGKILL)  # what the group leader left behind
         if left := kill_marked(self.marker):
             self.say(f"ended {len(left)} leftover process(es): {left}")
+        if self._output is not None:
+            self._output.join(5)  # its last lines (the pipe closes with the last process)
 
     def stop(self) -> int | None:
         """Stop supervising and end the child's tree; the child's exit code."""
