@@ -141,6 +141,44 @@ def cmd_receiver(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from chatsales.app.serve import serve
+    from chatsales.app.serve.components import COMPONENTS, ServeOptions
+
+    config = settings()
+    without = frozenset(args.without or config.serve_without)
+    if unknown := without - set(COMPONENTS):
+        print(f"✗ no component {', '.join(sorted(unknown))} (of {', '.join(COMPONENTS)})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if "receiver" not in without and not config.wazzup_webhook_token:
+        print("✗ set CHATSALES_WAZZUP_WEBHOOK_TOKEN (a long random secret), or "
+              "--without receiver", file=sys.stderr)  # fmt: skip
+        return 2
+    if "superset" not in without:
+        from .superset.paths import credentials_path, superset_home, superset_venv
+
+        if not (superset_venv() / "bin" / "gunicorn").exists():
+            print(f"✗ no Superset in {superset_venv()}: run scripts/setup_superset.sh, or "
+                  "--without superset", file=sys.stderr)  # fmt: skip
+            return 2
+        if not credentials_path(superset_home()).exists():
+            print("! Superset is not set up: run `chatsales superset setup` and `import`",
+                  file=sys.stderr)  # fmt: skip
+    options = ServeOptions(
+        receiver_host=args.receiver_host or config.receiver_host,
+        receiver_port=args.receiver_port or config.receiver_port,
+        dagster_host=args.dagster_host or config.dagster_ui_host,
+        dagster_port=args.dagster_port or config.dagster_ui_port,
+        superset_port=args.superset_port or config.superset_port,
+        landing=Path(args.landing) if args.landing else landing_dir(),
+        rotate_seconds=args.rotate_seconds,
+        without=without,
+        stop_timeout=config.serve_stop_timeout,
+    )
+    return serve(options)
+
+
 def cmd_wazzup_subscribe(args: argparse.Namespace) -> int:
     from ingestion.wazzup.api import WazzupApiError, subscribe_webhook
 
@@ -240,6 +278,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--rotate-seconds", type=int, default=60, help="publish the open file this often"
     )
     receiver.set_defaults(handler=cmd_receiver)
+
+    served = commands.add_parser(
+        "serve",
+        help="run the receiver, the Dagster daemon and UI, and Superset; restart what dies",
+    )
+    served.add_argument("--receiver-host", help="default CHATSALES_RECEIVER_HOST, 127.0.0.1")
+    served.add_argument("--receiver-port", type=int, help="default CHATSALES_RECEIVER_PORT, 8000")
+    served.add_argument("--dagster-host", help="default CHATSALES_DAGSTER_UI_HOST, 127.0.0.1")
+    served.add_argument("--dagster-port", type=int, help="default CHATSALES_DAGSTER_UI_PORT, 3000")
+    served.add_argument("--superset-port", type=int, help="default CHATSALES_SUPERSET_PORT, 8088")
+    served.add_argument("--landing", help="landing folder (default: CHATSALES_LANDING)")
+    served.add_argument(
+        "--rotate-seconds", type=int, default=60, help="the receiver publishes its file this often"
+    )
+    served.add_argument(
+        "--without",
+        action="append",
+        metavar="COMPONENT",
+        help="leave out receiver, daemon, webserver or superset (repeatable; default "
+        "CHATSALES_SERVE_WITHOUT)",
+    )
+    served.set_defaults(handler=cmd_serve)
 
     wazzup = commands.add_parser("wazzup", help="Wazzup API actions")
     wazzup_actions = wazzup.add_subparsers(dest="action", required=True)

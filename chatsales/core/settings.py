@@ -123,6 +123,15 @@ class Settings(BaseModel):
     superset_metadata_uri: SecretStr | None = Field(None, alias="CHATSALES_SUPERSET_METADATA_URI")
     # the dashboards' language and Superset's own (`chatsales superset import --language`)
     language: str = Field("ru", alias="CHATSALES_LANGUAGE")
+    # `chatsales serve`: where the receiver and the Dagster UI listen, which components it
+    # leaves out (`receiver,daemon,webserver,superset`, comma-separated), and how long each
+    # may take to stop after SIGTERM before it is killed
+    receiver_host: str = Field("127.0.0.1", alias="CHATSALES_RECEIVER_HOST")
+    receiver_port: int = Field(8000, alias="CHATSALES_RECEIVER_PORT")
+    dagster_ui_host: str = Field("127.0.0.1", alias="CHATSALES_DAGSTER_UI_HOST")
+    dagster_ui_port: int = Field(3000, alias="CHATSALES_DAGSTER_UI_PORT")
+    serve_without: tuple[str, ...] = Field((), alias="CHATSALES_SERVE_WITHOUT")
+    serve_stop_timeout: float = Field(30.0, alias="CHATSALES_SERVE_STOP_TIMEOUT_SECONDS")
 
     @field_validator("duckdb_memory_limit")
     @classmethod
@@ -138,6 +147,13 @@ class Settings(BaseModel):
         if value.strip().lower() not in LANGUAGES:
             raise ValueError(f"{value!r} is not a dashboards' language ({', '.join(LANGUAGES)})")
         return value.strip().lower()
+
+    @field_validator("serve_without", mode="before")
+    @classmethod
+    def _component_list(cls, value):
+        if not isinstance(value, str):
+            return value
+        return tuple(name.strip().lower() for name in value.split(",") if name.strip())
 
     @field_validator("lead_source_fields", mode="before")
     @classmethod

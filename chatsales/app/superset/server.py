@@ -149,16 +149,21 @@ def setup_reader(env: dict[str, str]) -> None:
     print(reader.printable_sql(wh, password), flush=True)
 
 
-def start(env: dict[str, str], log_path: Path | None) -> subprocess.Popen:
-    """Start gunicorn serving Superset on 127.0.0.1 in its own session, its output appended
-    to log_path (None: this terminal)."""
+def gunicorn_command(env: dict[str, str]) -> list[str]:
+    """gunicorn serving Superset on 127.0.0.1, at the port `env` names."""
     gunicorn = superset_venv() / "bin" / "gunicorn"
-    command = [
+    return [
         str(gunicorn), "--bind", f"{HOST}:{env['CHATSALES_SUPERSET_PORT']}",
         "--workers", "1", "--worker-class", "gthread", "--threads", "8", "--timeout", "120",
         "--limit-request-line", "0", "--limit-request-field_size", "0",
         "superset.app:create_app()",
     ]  # fmt: skip
+
+
+def start(env: dict[str, str], log_path: Path | None) -> subprocess.Popen:
+    """Start gunicorn serving Superset on 127.0.0.1 in its own session, its output appended
+    to log_path (None: this terminal)."""
+    command = gunicorn_command(env)
     with contextlib.ExitStack() as stack:
         log = None
         if log_path is not None:
