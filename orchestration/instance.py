@@ -30,19 +30,23 @@ storage:
       base_dir: {home}
 """
 POSTGRES_STORAGE = """\
-# run history, schedule ticks and sensor cursors in PostgreSQL, schema {schema}
+# run history, schedule ticks and sensor cursors in PostgreSQL, schema {schema}, through
+# Dagster's PostgreSQL storage writing a partition range's events in batches
 storage:
-  postgres:
-    postgres_db:
-      hostname: {host}
-      port: {port}
-      username: {user}
-      db_name: {dbname}
-      scheme: postgresql+psycopg2
-      password:
-        env: {password_variable}
-      params:
-        options: {options}
+  custom:
+    module: orchestration.event_storage
+    class: BatchingPostgresStorage
+    config:
+      postgres_db:
+        hostname: {host}
+        port: {port}
+        username: {user}
+        db_name: {dbname}
+        scheme: postgresql+psycopg2
+        password:
+          env: {password_variable}
+        params:
+          options: {options}
 """
 
 

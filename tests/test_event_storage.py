@@ -1,9 +1,11 @@
 """The instance's storage (orchestration/event_storage.py) records a partition range run as
-Dagster's own SQLite storage does: the same partitions, events, latest materializations and
-check executions, written in batches. A small partitioned job runs the same range on both."""
+Dagster's own SQLite and PostgreSQL storages do: the same partitions, events, latest
+materializations and check executions, written in batches. A small partitioned job runs the
+same range on both."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,8 +27,10 @@ from dagster import (
     multi_asset,
 )
 
-from orchestration.instance import ensure_dagster_home
+from orchestration.instance import PASSWORD_VARIABLE, ensure_dagster_home
 from orchestration.partitions import range_tags
+
+from .support.postgres_server import fresh_database
 
 pytestmark = pytest.mark.dagster
 
@@ -101,6 +105,29 @@ def test_batched_storage_records_what_dagster_s_own_does(tmp_path):
     assert len(recorded["partitions"]) == 10 and len(recorded["events"]) == 10 + 3
     assert recorded["latest"] == (True, "2025-07-10") and recorded["planned"] == recorded["events"]
     assert ("FAILED" in {status for *_, status in dagster_s[CHECKS[1]]}) and dagster_s[CHECKS[0]]
+
+
+@pytest.mark.postgres
+def test_batched_postgres_storage_records_what_dagster_s_own_does(
+    postgres_url, tmp_path, monkeypatch
+):
+    from chatsales.core.settings import Warehouse
+
+    pg = Warehouse(fresh_database(postgres_url, "dagster_own_storage")).postgres
+    (tmp_path / "dagster").mkdir()
+    (tmp_path / "dagster" / "dagster.yaml").write_text(
+        "storage:\n  postgres:\n    postgres_db:\n"
+        f"      hostname: {pg['host']}\n      port: {pg['port']}\n"
+        f"      username: {pg['user']}\n      db_name: {pg['dbname']}\n"
+        f"      password: {json.dumps(pg['password'])}\n      scheme: postgresql+psycopg2\n"
+    )
+    dagster_s = _record(tmp_path / "dagster")
+    monkeypatch.setenv("CHATSALES_DAGSTER_STORAGE", fresh_database(postgres_url, "our_storage"))
+    monkeypatch.setenv(PASSWORD_VARIABLE, "")  # undone after the test; set by ensure_dagster_home
+    ours = _record(ensure_dagster_home(tmp_path / "chatsales"))
+    assert dagster_s.pop("storage") == "PostgresEventLogStorage"
+    assert ours.pop("storage") == "BatchingPostgresEventLogStorage"
+    assert ours == dagster_s
 
 
 def test_dagster_yaml_is_brought_up_to_date_unless_it_is_someone_s_own(tmp_path):
