@@ -121,6 +121,14 @@ class Settings(BaseModel):
     superset_metadata_uri: SecretStr | None = Field(None, alias="CHATSALES_SUPERSET_METADATA_URI")
     # the dashboards' language and Superset's own (`chatsales superset import --language`)
     language: str = Field("ru", alias="CHATSALES_LANGUAGE")
+    # the local Spark cluster (`chatsales spark start`): its virtualenv, loopback ports, and
+    # the memory of the Thrift server's driver and of each worker (one core each)
+    spark_venv: Path = Field(REPO_ROOT / ".venv-spark", alias="CHATSALES_SPARK_VENV")
+    spark_thrift_port: int = Field(10000, alias="CHATSALES_SPARK_THRIFT_PORT")
+    spark_master_port: int = Field(7077, alias="CHATSALES_SPARK_MASTER_PORT")
+    spark_master_ui_port: int = Field(8090, alias="CHATSALES_SPARK_MASTER_UI_PORT")
+    spark_driver_memory: str = Field("1g", alias="CHATSALES_SPARK_DRIVER_MEMORY")
+    spark_worker_memory: str = Field("1g", alias="CHATSALES_SPARK_WORKER_MEMORY")
 
     @field_validator("duckdb_memory_limit")
     @classmethod
