@@ -93,6 +93,8 @@ def thrift_daemon() -> Daemon:
         "spark.executor.cores": "1",
         "spark.cores.max": str(WORKERS),
         "spark.sql.warehouse.dir": str(warehouse_dir()),
+        # timestamps read and shown in UTC, as the raw files hold them, whatever the host's zone
+        "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
         # the embedded Derby metastore and Hive's scratch folders under the state dir, not
         # in the working directory and /tmp/hive
