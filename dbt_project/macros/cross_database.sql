@@ -99,3 +99,18 @@
 {% macro spark__iso_weekday(date_expr) -%}
     (weekday({{ date_expr }}) + 1)
 {%- endmacro %}
+
+
+{# Whole days from one date to a later one, as an integer. #}
+{% macro days_between(first_day, last_day) -%}
+    {{ return(adapter.dispatch('days_between', 'chatsales')(first_day, last_day)) }}
+{%- endmacro %}
+
+{% macro default__days_between(first_day, last_day) -%}
+    ({{ last_day }} - {{ first_day }})
+{%- endmacro %}
+
+{# Spark (ANSI mode) makes date - date an interval. #}
+{% macro spark__days_between(first_day, last_day) -%}
+    datediff({{ last_day }}, {{ first_day }})
+{%- endmacro %}

@@ -10,7 +10,7 @@ holidays as (
 
 days as (
 
-    select calendar_date
+    select spine.calendar_date
     from {{ calendar_days(var("calendar_start"), var("calendar_end")) }} as spine
 
 ),
