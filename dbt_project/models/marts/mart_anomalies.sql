@@ -4,7 +4,7 @@
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
     post_hook=[
-        "delete from {{ this }} where kind is null",
+        "{{ delete_rows(this, 'kind is null') }}",
         "{{ keep_inputs(anomaly_inputs(ref('mart_manager_metrics'), ref('mart_message_norms'), ref('int_response_time_tests'))) }}",
     ],
 ) }}

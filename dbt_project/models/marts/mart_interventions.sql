@@ -4,7 +4,7 @@
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
     post_hook=[
-        "delete from {{ this }} where metric is null",
+        "{{ delete_rows(this, 'metric is null') }}",
         "{{ keep_inputs(intervention_inputs(ref('mart_manager_metrics'), ref('stg_directory__interventions'))) }}",
     ],
 ) }}
