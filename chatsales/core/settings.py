@@ -127,7 +127,7 @@ class Settings(BaseModel):
     spark_thrift_port: int = Field(10000, alias="CHATSALES_SPARK_THRIFT_PORT")
     spark_master_port: int = Field(7077, alias="CHATSALES_SPARK_MASTER_PORT")
     spark_master_ui_port: int = Field(8090, alias="CHATSALES_SPARK_MASTER_UI_PORT")
-    spark_driver_memory: str = Field("1g", alias="CHATSALES_SPARK_DRIVER_MEMORY")
+    spark_driver_memory: str = Field("2g", alias="CHATSALES_SPARK_DRIVER_MEMORY")
     spark_worker_memory: str = Field("1g", alias="CHATSALES_SPARK_WORKER_MEMORY")
 
     @field_validator("duckdb_memory_limit")
