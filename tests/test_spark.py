@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,13 @@ pytestmark = [
 
 
 @pytest.fixture
-def spark_env(tmp_path, monkeypatch):
+def spark_env(monkeypatch):
     if not spark_python().exists():
         pytest.skip("no .venv-spark: run scripts/setup_spark.sh")
+    # not under pytest's basetemp, which a concurrent pytest session may prune under the JVMs
+    state = Path(tempfile.mkdtemp(prefix="chatsales-spark-test-"))
     env = {
-        "CHATSALES_STATE_DIR": str(tmp_path / "state"),
+        "CHATSALES_STATE_DIR": str(state),
         "CHATSALES_SPARK_THRIFT_PORT": str(free_port()),
         "CHATSALES_SPARK_MASTER_PORT": str(free_port()),
         "CHATSALES_SPARK_MASTER_UI_PORT": str(free_port()),
@@ -36,6 +39,7 @@ def spark_env(tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     yield env
     cluster.stop()  # whatever a failed assertion left running
+    shutil.rmtree(state, ignore_errors=True)
 
 
 def chatsales(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -178,7 +178,10 @@ def wait_until(ready, what: str, daemon: Daemon, timeout: float) -> None:
         if ready():
             return
         if running_pid(daemon) is None:
-            raise RuntimeError(f"{daemon.name} exited before {what}; see {logs_dir()}")
+            log = logs_dir() / f"{daemon.name}.log"
+            lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+            last = lines[-1] if lines else "no output"
+            raise RuntimeError(f"{daemon.name} exited before {what} ({last}); see {log}")
         time.sleep(0.5)
     raise TimeoutError(f"{what}: not after {timeout:.0f}s; see {logs_dir()}")
 
