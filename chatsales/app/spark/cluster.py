@@ -171,13 +171,25 @@ def port_open(port: int) -> bool:
     return False
 
 
-def wait_until(ready, what: str, daemon: Daemon, timeout: float) -> None:
+def alive(pid: int) -> bool:
+    """Whether the process runs (reaped first if this process started it). Not its command
+    line: while spark-class execs java, /proc/<pid>/cmdline can read empty for a moment."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_until(ready, what: str, daemon: Daemon, pid: int, timeout: float) -> None:
     """Poll `ready()` until true; fail early if the daemon's process is gone."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready():
             return
-        if running_pid(daemon) is None:
+        if not alive(pid):
             log = logs_dir() / f"{daemon.name}.log"
             lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
             last = lines[-1] if lines else "no output"
@@ -194,11 +206,11 @@ def start(timeout: float = 180) -> dict[str, int]:
     for daemon in daemons():
         pids[daemon.name] = running_pid(daemon) or launch(daemon)
         if daemon.name == "master":  # workers and the driver register with it
-            master_up = lambda: port_open(master_port)  # noqa: E731
-            wait_until(master_up, f"the master on port {master_port}", daemon, timeout)
-    thrift_server = daemons()[-1]
-    wait_until(lambda: port_open(thrift_port()), "the Thrift port", thrift_server, timeout)
-    wait_until(thrift.answers, "select 1 through Thrift", thrift_server, timeout)
+            up = lambda: port_open(master_port)  # noqa: E731
+            wait_until(up, f"the master on port {master_port}", daemon, pids["master"], timeout)
+    server, pid = daemons()[-1], pids["thrift"]
+    wait_until(lambda: port_open(thrift_port()), "the Thrift port", server, pid, timeout)
+    wait_until(thrift.answers, "select 1 through Thrift", server, pid, timeout)
     return pids
 
 
