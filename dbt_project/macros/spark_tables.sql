@@ -4,9 +4,19 @@
     rows to keep go into a scratch table, which then overwrites the table.
 #}
 
+{#
+    A scratch table next to `relation`, named for this dbt invocation: a killed run leaves its
+    folder behind, and Spark refuses to create a managed table over an existing folder.
+#}
+{% macro spark_scratch_relation(relation, suffix) -%}
+    {%- set identifier = relation.identifier ~ '__dbt_' ~ suffix ~ '_' ~ invocation_id.replace('-', '')[:12] -%}
+    {{ return(relation.incorporate(path={'identifier': identifier})) }}
+{%- endmacro %}
+
+
 {# Replace the rows of `relation` by those of `select_sql` (which may read `relation`). #}
 {% macro spark_rewrite_table(relation, select_sql) -%}
-    {%- set scratch = relation.incorporate(path={'identifier': relation.identifier ~ '__dbt_rewrite'}) -%}
+    {%- set scratch = spark_scratch_relation(relation, 'rewrite') -%}
     {%- do run_query('drop table if exists ' ~ scratch) -%}
     {%- do run_query('create table ' ~ scratch ~ ' using parquet as ' ~ select_sql) -%}
     {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ scratch) -%}
@@ -51,7 +61,7 @@
     {%- set keys = [unique_key] if unique_key is string else unique_key -%}
     {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='quoted') | join(', ') -%}
     {#- the new rows, computed once: the view reads the table this rewrites -#}
-    {%- set new_rows = target.incorporate(path={'identifier': target.identifier ~ '__dbt_new'}) -%}
+    {%- set new_rows = spark_scratch_relation(target, 'new') -%}
     {%- do run_query('drop table if exists ' ~ new_rows) -%}
     {%- do run_query('create table ' ~ new_rows ~ ' using parquet as select ' ~ columns ~ ' from ' ~ source) -%}
     {%- set kept_sql -%}

@@ -104,8 +104,6 @@ def thrift_daemon() -> Daemon:
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
         # dbt-spark's seeds and small models need no 200 shuffle partitions on 2 cores
         "spark.sql.shuffle.partitions": "4",
-        # a CTAS a killed run left half-written leaves its folder behind: write over it
-        "spark.sql.legacy.allowNonEmptyLocationInCTAS": "true",
         # the driver keeps each statement's plan for a UI: the big marts' plans are huge
         "spark.sql.ui.retainedExecutions": "20",
         "spark.sql.thriftServer.ui.retainedStatements": "20",
