@@ -12,6 +12,9 @@ fi
 if ! command -v chromium >/dev/null; then
   missing+=(chromium)  # headless screenshots of what people look at
 fi
+if ! command -v java >/dev/null; then
+  missing+=(openjdk-17-jre-headless)  # the local Spark cluster (tests/test_spark.py)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing Debian's ${missing[*]} for the tests…"
@@ -20,8 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "PostgreSQL 15 binaries missing: install Debian's postgresql or set TEST_PG_URL" >&2
     exit 1
   else
-    echo "chromium missing: the screenshot tests will be skipped" >&2
+    echo "${missing[*]} missing: the screenshot or Spark tests will be skipped" >&2
   fi
+fi
+if command -v java >/dev/null; then
+  scripts/setup_spark.sh  # .venv-spark: pyspark and dbt-spark, for the Spark tests
 fi
 
 echo "ruff…"

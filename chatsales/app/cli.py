@@ -11,6 +11,7 @@ from pathlib import Path
 
 from chatsales.core.settings import REPO_ROOT, landing_dir, record_history_start, settings
 
+from .spark.commands import add_parser as add_spark_parser
 from .superset.commands import add_parser as add_superset_parser
 
 
@@ -320,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--no-serve", action="store_true", help="only generate; print the folder")
     docs.set_defaults(handler=cmd_docs)
     add_superset_parser(commands)
+    add_spark_parser(commands)
     return parser
 
 

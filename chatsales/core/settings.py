@@ -132,6 +132,14 @@ class Settings(BaseModel):
     dagster_ui_port: int = Field(3000, alias="CHATSALES_DAGSTER_UI_PORT")
     serve_without: tuple[str, ...] = Field((), alias="CHATSALES_SERVE_WITHOUT")
     serve_stop_timeout: float = Field(30.0, alias="CHATSALES_SERVE_STOP_TIMEOUT_SECONDS")
+    # the local Spark cluster (`chatsales spark start`): its virtualenv, loopback ports, and
+    # the memory of the Thrift server's driver and of each worker (one core each)
+    spark_venv: Path = Field(REPO_ROOT / ".venv-spark", alias="CHATSALES_SPARK_VENV")
+    spark_thrift_port: int = Field(10000, alias="CHATSALES_SPARK_THRIFT_PORT")
+    spark_master_port: int = Field(7077, alias="CHATSALES_SPARK_MASTER_PORT")
+    spark_master_ui_port: int = Field(8090, alias="CHATSALES_SPARK_MASTER_UI_PORT")
+    spark_driver_memory: str = Field("2g", alias="CHATSALES_SPARK_DRIVER_MEMORY")
+    spark_worker_memory: str = Field("1g", alias="CHATSALES_SPARK_WORKER_MEMORY")
 
     @field_validator("duckdb_memory_limit")
     @classmethod

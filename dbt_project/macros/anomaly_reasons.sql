@@ -9,7 +9,7 @@
 
 {# A number rounded to `digits` decimals as text ('7.0', '15'); Russian uses a decimal comma. #}
 {% macro anomaly_number(expression, digits, lang) -%}
-    {%- set text -%} cast(round(cast({{ expression }} as numeric(18, 6)), {{ digits }}) as varchar) {%- endset -%}
+    {%- set text -%} cast(round(cast({{ expression }} as numeric(18, 6)), {{ digits }}) as {{ sql_type('varchar') }}) {%- endset -%}
     {%- if lang == 'ru' -%} replace({{ text }}, '.', ',') {%- else -%} {{ text }} {%- endif -%}
 {%- endmacro %}
 
@@ -94,8 +94,8 @@
         end
     {%- endset -%}
     {%- set conversion_counts -%}
-        cast(previous_won_deals as varchar) || '/' || cast(previous_new_dialogs as varchar) || ' → '
-        || cast(won_deals as varchar) || '/' || cast(new_dialogs as varchar)
+        cast(previous_won_deals as {{ sql_type('varchar') }}) || '/' || cast(previous_new_dialogs as {{ sql_type('varchar') }}) || ' → '
+        || cast(won_deals as {{ sql_type('varchar') }}) || '/' || cast(new_dialogs as {{ sql_type('varchar') }})
     {%- endset -%}
     {%- if lang == 'ru' -%}
     case kind

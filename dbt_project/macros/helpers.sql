@@ -1,12 +1,21 @@
 {# Digits of a phone number, or null when it has none. #}
 {% macro phone_digits(phone) -%}
+    {{ return(adapter.dispatch('phone_digits', 'chatsales')(phone)) }}
+{%- endmacro %}
+
+{% macro default__phone_digits(phone) -%}
     nullif(regexp_replace({{ phone }}, '[^0-9]', '', 'g'), '')
+{%- endmacro %}
+
+{# Spark's regexp_replace replaces every match; its 4th argument is a position, not flags. #}
+{% macro spark__phone_digits(phone) -%}
+    nullif(regexp_replace({{ phone }}, '[^0-9]', ''), '')
 {%- endmacro %}
 
 
 {# Rounds through numeric so both engines round the same way; returns double precision. #}
 {% macro round_float(expression, digits=3) -%}
-    cast(round(cast({{ expression }} as numeric(18, 6)), {{ digits }}) as double precision)
+    cast(round(cast({{ expression }} as numeric(18, 6)), {{ digits }}) as {{ sql_type('double precision') }})
 {%- endmacro %}
 
 
@@ -63,7 +72,7 @@
     {%- for relation, present in relations.items() %}
         select
             {% for name, data_type in columns -%}
-                {% if name in present %}{{ name }}{% else %}cast(null as {{ data_type }}) as {{ name }}{% endif %}
+                {% if name in present %}{{ name }}{% else %}cast(null as {{ sql_type(data_type) }}) as {{ name }}{% endif %}
                 {%- if not loop.last %},{% endif %}
             {% endfor %}
         from {{ relation }}

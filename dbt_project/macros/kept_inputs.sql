@@ -32,6 +32,10 @@
     redoes it.
 #}
 {% macro keep_inputs(inputs_sql) -%}
+    {{ return(adapter.dispatch('keep_inputs', 'chatsales')(inputs_sql)) }}
+{%- endmacro %}
+
+{% macro default__keep_inputs(inputs_sql) -%}
     drop table if exists {{ kept_inputs_relation() }};
     create table {{ kept_inputs_relation() }} as {{ inputs_sql }}
 {%- endmacro %}

@@ -53,3 +53,22 @@
 {% macro duckdb__json_array_elements(json_text) -%}
     (select unnest(cast({{ json_text }} as json[])) as element)
 {%- endmacro %}
+
+{# Spark has no JSON type: each element as JSON text (read with json_text_field). #}
+{% macro spark__json_array_elements(json_text) -%}
+    (select explode(from_json({{ json_text }}, 'array<string>')) as element)
+{%- endmacro %}
+
+
+{# A top-level field of a JSON object as text (`->>`). #}
+{% macro json_text_field(json_object, field) -%}
+    {{ return(adapter.dispatch('json_text_field', 'chatsales')(json_object, field)) }}
+{%- endmacro %}
+
+{% macro default__json_text_field(json_object, field) -%}
+    {{ json_object }} ->> '{{ field }}'
+{%- endmacro %}
+
+{% macro spark__json_text_field(json_object, field) -%}
+    get_json_object({{ json_object }}, '$.{{ field }}')
+{%- endmacro %}

@@ -5,7 +5,7 @@
 
 {% macro shown_message_text(column) -%}
     {%- if message_text_masked() -%}
-        cast(null as text)
+        cast(null as {{ sql_type('text') }})
     {%- else -%}
         {{ column }}
     {%- endif -%}

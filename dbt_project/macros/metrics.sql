@@ -11,7 +11,7 @@
 
 {# numerator / denominator as double precision; null when the denominator is 0 or null. #}
 {% macro rate(numerator, denominator) -%}
-    cast({{ numerator }} as double precision) / nullif({{ denominator }}, 0)
+    cast({{ numerator }} as {{ sql_type('double precision') }}) / nullif({{ denominator }}, 0)
 {%- endmacro %}
 
 
@@ -53,7 +53,7 @@
             {% endfor -%}
             '{{ metric }}' as metric,
             {{ 'true' if is_rate else 'false' }} as is_rate,
-            cast({{ metric_formula(metric) if from_counts else metric }} as double precision) as metric_value,
+            cast({{ metric_formula(metric) if from_counts else metric }} as {{ sql_type('double precision') }}) as metric_value,
             {% if is_rate -%}
                 cast({{ ratios[metric][0] }} as bigint) as successes,
                 cast({{ ratios[metric][1] }} as bigint) as trials

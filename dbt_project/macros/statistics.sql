@@ -15,7 +15,7 @@
 
 {% macro _wilson_bound(successes, trials, sign) -%}
     {%- set z = 1.959964 -%}
-    {%- set n -%} cast(nullif({{ trials }}, 0) as double precision) {%- endset -%}
+    {%- set n -%} cast(nullif({{ trials }}, 0) as {{ sql_type('double precision') }}) {%- endset -%}
     {%- set p -%} ({{ successes }} / {{ n }}) {%- endset -%}
     {%- set bound -%}
         ({{ p }} + {{ z * z / 2 }} / {{ n }} {{ '+' if sign > 0 else '-' }} {{ z }}
@@ -30,8 +30,8 @@
     empty or the pooled proportion is 0 or 1 (no variance to test against).
 #}
 {% macro two_proportion_z(successes_1, trials_1, successes_2, trials_2) -%}
-    {%- set n1 -%} cast(nullif({{ trials_1 }}, 0) as double precision) {%- endset -%}
-    {%- set n2 -%} cast(nullif({{ trials_2 }}, 0) as double precision) {%- endset -%}
+    {%- set n1 -%} cast(nullif({{ trials_1 }}, 0) as {{ sql_type('double precision') }}) {%- endset -%}
+    {%- set n2 -%} cast(nullif({{ trials_2 }}, 0) as {{ sql_type('double precision') }}) {%- endset -%}
     {%- set pooled -%} (({{ successes_1 }} + {{ successes_2 }}) / ({{ n1 }} + {{ n2 }})) {%- endset -%}
     case when {{ successes_1 }} <= {{ trials_1 }} and {{ successes_2 }} <= {{ trials_2 }} then
         ({{ successes_1 }} / {{ n1 }} - {{ successes_2 }} / {{ n2 }})
@@ -61,8 +61,8 @@
     empty or every value is tied (no variance).
 #}
 {% macro mann_whitney_z(rank_sum, n1, n2, tie_term) -%}
-    {%- set a -%} cast(nullif({{ n1 }}, 0) as double precision) {%- endset -%}
-    {%- set b -%} cast(nullif({{ n2 }}, 0) as double precision) {%- endset -%}
+    {%- set a -%} cast(nullif({{ n1 }}, 0) as {{ sql_type('double precision') }}) {%- endset -%}
+    {%- set b -%} cast(nullif({{ n2 }}, 0) as {{ sql_type('double precision') }}) {%- endset -%}
     ({{ rank_sum }} - {{ a }} * ({{ a }} + 1) / 2 - {{ a }} * {{ b }} / 2)
     / nullif(sqrt(
         {{ a }} * {{ b }} / 12

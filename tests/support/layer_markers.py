@@ -1,5 +1,6 @@
 """The layer markers every test carries (registered in pyproject.toml): what a test needs, so
-`pytest -m unit` is a fast loop that builds nothing and `-m "not superset"` skips Superset."""
+`pytest -m unit` is a fast loop that builds nothing and `-m "not superset"` skips Superset
+(and `-m "not spark"` the Spark cluster)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 
 from .background_builds import BACKGROUND, fixtures_used
 
-LAYERS = ("unit", "integration", "warehouse", "postgres", "dagster", "superset", "browser")
+LAYERS = (
+    "unit", "integration", "warehouse", "postgres", "dagster", "superset", "spark", "browser"
+)  # fmt: skip
 # Fixtures that build, start or generate something big: never in a `unit` test. (The session's
 # registered builds, and the fixtures that take them by name, count too.)
 HEAVY_FIXTURES = {"warehouse_builds", "postgres_url", "demo_landing", "dagster_defs"}

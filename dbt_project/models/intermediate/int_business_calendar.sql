@@ -10,12 +10,8 @@ holidays as (
 
 days as (
 
-    select cast(day_start as date) as calendar_date
-    from generate_series(
-        cast('{{ var("calendar_start") }}' as timestamp),
-        cast('{{ var("calendar_end") }}' as timestamp),
-        interval '1 day'
-    ) as spine (day_start)
+    select spine.calendar_date
+    from {{ calendar_days(var("calendar_start"), var("calendar_end")) }} as spine
 
 ),
 
@@ -25,14 +21,14 @@ classified as (
         days.calendar_date,
         coalesce(
             holidays.is_working_day,
-            extract(isodow from days.calendar_date) in ({{ hours['days'] | join(', ') }})
+            {{ iso_weekday('days.calendar_date') }} in ({{ hours['days'] | join(', ') }})
         ) as is_working_day,
         -- local wall-clock hours to UTC instants day by day: a DST change moves them
         {{ from_reporting_time(
-            "cast(cast(days.calendar_date as text) || ' " ~ hours['start'] ~ "' as timestamp)"
+            "cast(cast(days.calendar_date as " ~ sql_type('text') ~ ") || ' " ~ hours['start'] ~ "' as timestamp)"
         ) }} as work_start_at,
         {{ from_reporting_time(
-            "cast(cast(days.calendar_date as text) || ' " ~ hours['end'] ~ "' as timestamp)"
+            "cast(cast(days.calendar_date as " ~ sql_type('text') ~ ") || ' " ~ hours['end'] ~ "' as timestamp)"
         ) }} as work_end_at
     from days
     left join holidays

@@ -33,7 +33,7 @@ contacts as (
 
     select
         'amocrm' as crm,
-        cast(contact_id as text) as contact_id,
+        cast(contact_id as {{ sql_type('text') }}) as contact_id,
         primary_phone,
         lower(replace(telegram_username, '@', '')) as telegram_username
     from amocrm_contacts
@@ -42,7 +42,7 @@ contacts as (
 
     select
         'bitrix24' as crm,
-        cast(contact_id as text) as contact_id,
+        cast(contact_id as {{ sql_type('text') }}) as contact_id,
         primary_phone,
         lower(replace(telegram_username, '@', '')) as telegram_username
     from bitrix24_contacts

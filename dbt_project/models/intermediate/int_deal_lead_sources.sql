@@ -16,27 +16,27 @@ custom_field_values as (
 
     -- one row per custom field value of a deal: amoCRM custom fields, Bitrix24 user fields
     select
-        'amocrm:' || cast(amocrm_deals.deal_id as text) as deal_id,
-        custom_field.element ->> 'field_id' as field_id,
-        custom_field.element ->> 'field_name' as field_name,
-        custom_field.element ->> 'value' as field_value
+        'amocrm:' || cast(amocrm_deals.deal_id as {{ sql_type('text') }}) as deal_id,
+        {{ json_text_field('custom_field.element', 'field_id') }} as field_id,
+        {{ json_text_field('custom_field.element', 'field_name') }} as field_name,
+        {{ json_text_field('custom_field.element', 'value') }} as field_value
     from amocrm_deals
     cross join lateral {{ json_array_elements('amocrm_deals.custom_fields') }} as custom_field
 
     union all
 
     select
-        'bitrix24:' || cast(bitrix24_deals.deal_id as text) as deal_id,
-        custom_field.element ->> 'field_id' as field_id,
-        custom_field.element ->> 'field_name' as field_name,
-        custom_field.element ->> 'value' as field_value
+        'bitrix24:' || cast(bitrix24_deals.deal_id as {{ sql_type('text') }}) as deal_id,
+        {{ json_text_field('custom_field.element', 'field_id') }} as field_id,
+        {{ json_text_field('custom_field.element', 'field_name') }} as field_name,
+        {{ json_text_field('custom_field.element', 'value') }} as field_value
     from bitrix24_deals
     cross join lateral {{ json_array_elements('bitrix24_deals.custom_fields') }} as custom_field
 
     union all
 
     select
-        'bitrix24:' || cast(deal_id as text) as deal_id,
+        'bitrix24:' || cast(deal_id as {{ sql_type('text') }}) as deal_id,
         'SOURCE_ID' as field_id,
         'SOURCE_ID' as field_name,
         source_id as field_value

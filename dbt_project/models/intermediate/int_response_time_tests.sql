@@ -223,7 +223,9 @@ final as (
         previous_period_start,
         waits_answered,
         previous_waits_answered,
-        cast(rank_sum - waits_answered * (waits_answered + 1) / 2.0 as double precision) as u_statistic,
+        cast(
+            rank_sum - waits_answered * (waits_answered + 1) / 2.0 as {{ sql_type('double precision') }}
+        ) as u_statistic,
         {{ round_float(mann_whitney_z('rank_sum', 'waits_answered', 'previous_waits_answered', 'tie_term'), digits=4) }}
             as u_test_z
     from rank_sums

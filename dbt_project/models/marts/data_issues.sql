@@ -131,8 +131,8 @@ identity_conflicts as (
         identity_kind || ':' || identity_value as subject,
         'claimed by several managers in managers.csv; credited to ' || manager_id as detail,
         claimed_by_managers as affected_rows,
-        cast(null as timestamp with time zone) as first_seen_at,
-        cast(null as timestamp with time zone) as last_seen_at
+        cast(null as {{ sql_type('timestamp with time zone') }}) as first_seen_at,
+        cast(null as {{ sql_type('timestamp with time zone') }}) as last_seen_at
     from identities
     where claimed_by_managers > 1
 
@@ -146,8 +146,8 @@ quarantined_records as (
         location as subject,
         min(reason) as detail,
         count(*) as affected_rows,
-        cast(null as timestamp with time zone) as first_seen_at,
-        cast(null as timestamp with time zone) as last_seen_at
+        cast(null as {{ sql_type('timestamp with time zone') }}) as first_seen_at,
+        cast(null as {{ sql_type('timestamp with time zone') }}) as last_seen_at
     from quarantined
     group by source, location
 

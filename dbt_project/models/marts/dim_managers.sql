@@ -35,10 +35,10 @@ unassigned as (
     select
         'unassigned' as manager_id,
         'Unassigned' as manager_name,
-        cast(null as text) as crm_user_id,
-        cast(null as text) as crm_user_name,
-        cast(null as text) as crm_email,
-        cast(null as text) as timezone,
+        cast(null as {{ sql_type('text') }}) as crm_user_id,
+        cast(null as {{ sql_type('text') }}) as crm_user_name,
+        cast(null as {{ sql_type('text') }}) as crm_email,
+        cast(null as {{ sql_type('text') }}) as timezone,
         true as is_active,
         cast(null as boolean) as is_crm_active
 

@@ -4,7 +4,7 @@
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
     post_hook=[
-        "delete from {{ this }} where kind is null",
+        "{{ delete_rows(this, 'kind is null') }}",
         "{{ keep_inputs(anomaly_inputs(ref('mart_manager_metrics'), ref('mart_message_norms'), ref('int_response_time_tests'))) }}",
     ],
 ) }}
@@ -439,11 +439,11 @@ response_scores as (
         {{ period_key }},
         response_time_s as value, -- noqa: RF04
         team_response_time_s as team_value,
-        cast(null as double precision) as baseline_value,
-        cast(null as double precision) as scaled_mad,
-        cast(null as double precision) as dialog_change,
-        cast(null as double precision) as message_change,
-        cast(null as double precision) as wait_change
+        cast(null as {{ sql_type('double precision') }}) as baseline_value,
+        cast(null as {{ sql_type('double precision') }}) as scaled_mad,
+        cast(null as {{ sql_type('double precision') }}) as dialog_change,
+        cast(null as {{ sql_type('double precision') }}) as message_change,
+        cast(null as {{ sql_type('double precision') }}) as wait_change
     from response_periods
     where not has_trailing_periods and has_min_waits and grain <> 'day'
 
@@ -526,7 +526,7 @@ response_anomalies as (
         end as preceding_period_start,
         '{{ response_metric }}' as metric,
         value,
-        cast(0 as double precision) as expected_low,
+        cast(0 as {{ sql_type('double precision') }}) as expected_low,
         {{ round_float('baseline_value + ' ~ z ~ ' * scaled_mad') }} as expected_high,
         case when load_change >= {{ load_threshold }} then 'overload' else 'slowdown' end as kind,
         'own_trailing_median_mad' as judged_by,
@@ -547,7 +547,7 @@ response_anomalies as (
         preceding_period_start,
         '{{ response_metric }}' as metric,
         value,
-        cast(0 as double precision) as expected_low,
+        cast(0 as {{ sql_type('double precision') }}) as expected_low,
         baseline_value as expected_high,
         case when load_change >= {{ load_threshold }} then 'overload' else 'slowdown' end as kind,
         'previous_period_u_test' as judged_by,
@@ -570,13 +570,13 @@ response_anomalies as (
         end as preceding_period_start,
         '{{ response_metric }}' as metric,
         response_readings.value,
-        cast(0 as double precision) as expected_low,
+        cast(0 as {{ sql_type('double precision') }}) as expected_low,
         {{ round_float(team_factor ~ ' * response_readings.team_value') }} as expected_high,
         'slow_response' as kind,
         'twice_team_median' as judged_by,
         {{ round_float('response_readings.baseline_value') }} as baseline_value,
         response_readings.team_value,
-        cast(null as double precision) as load_change,
+        cast(null as {{ sql_type('double precision') }}) as load_change,
         response_readings.load_driver,
         {{ round_float('response_readings.z_score', digits=2) }} as z_score
     from response_readings

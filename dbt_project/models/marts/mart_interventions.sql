@@ -4,7 +4,7 @@
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
     post_hook=[
-        "delete from {{ this }} where metric is null",
+        "{{ delete_rows(this, 'metric is null') }}",
         "{{ keep_inputs(intervention_inputs(ref('mart_manager_metrics'), ref('stg_directory__interventions'))) }}",
     ],
 ) }}
@@ -259,9 +259,9 @@ activity as (
         'dialog' as activity_kind,
         owner_manager_id as manager_id,
         {{ period_start('day', 'started_at') }} as activity_date,
-        cast(null as text) as dialog_id,
-        cast(null as double precision) as response_time_s,
-        cast(null as double precision) as business_response_time_s
+        cast(null as {{ sql_type('text') }}) as dialog_id,
+        cast(null as {{ sql_type('double precision') }}) as response_time_s,
+        cast(null as {{ sql_type('double precision') }}) as business_response_time_s
     from fct_dialogs
 
     union all
@@ -271,8 +271,8 @@ activity as (
         manager_id,
         {{ period_start('day', 'sent_at') }} as activity_date,
         dialog_id,
-        cast(null as double precision) as response_time_s,
-        cast(null as double precision) as business_response_time_s
+        cast(null as {{ sql_type('double precision') }}) as response_time_s,
+        cast(null as {{ sql_type('double precision') }}) as business_response_time_s
     from fct_messages
     where sender_kind = 'manager'
 
@@ -282,9 +282,9 @@ activity as (
         'answered_wait' as activity_kind,
         credited_manager_id as manager_id,
         {{ period_start('day', 'started_at') }} as activity_date,
-        cast(null as text) as dialog_id,
-        cast(response_time_s as double precision) as response_time_s,
-        cast(business_response_time_s as double precision) as business_response_time_s
+        cast(null as {{ sql_type('text') }}) as dialog_id,
+        cast(response_time_s as {{ sql_type('double precision') }}) as response_time_s,
+        cast(business_response_time_s as {{ sql_type('double precision') }}) as business_response_time_s
     from fct_waits
     where status = 'answered'
 
@@ -294,9 +294,9 @@ activity as (
         'won_deal' as activity_kind,
         manager_id,
         {{ period_start('day', 'closed_at') }} as activity_date,
-        cast(null as text) as dialog_id,
-        cast(null as double precision) as response_time_s,
-        cast(null as double precision) as business_response_time_s
+        cast(null as {{ sql_type('text') }}) as dialog_id,
+        cast(null as {{ sql_type('double precision') }}) as response_time_s,
+        cast(null as {{ sql_type('double precision') }}) as business_response_time_s
     from fct_deals
     where is_won and closed_at is not null
 

@@ -344,7 +344,7 @@ waits_over_midnight as (
 
 longest_wait as (
 
-    select max(last_day - first_day) as day_count from waits_over_midnight
+    select max({{ days_between('first_day', 'last_day') }}) as day_count from waits_over_midnight
 
 ),
 
@@ -370,7 +370,7 @@ midnights_with_open_waits as (
         wait_days.first_day + day_offsets.day_offset as marker_day
     from waits_over_midnight as wait_days
     inner join day_offsets
-        on day_offsets.day_offset <= wait_days.last_day - wait_days.first_day
+        on day_offsets.day_offset <= {{ days_between('wait_days.first_day', 'wait_days.last_day') }}
 
 ),
 

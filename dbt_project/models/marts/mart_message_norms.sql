@@ -138,8 +138,8 @@ final as (
         judged_periods.period_start,
         judged_periods.messages_per_dialog,
         {% if has_fixed_range %}
-            cast({{ fixed_range[0] }} as double precision) as norm_low,
-            cast({{ fixed_range[1] }} as double precision) as norm_high,
+            cast({{ fixed_range[0] }} as {{ sql_type('double precision') }}) as norm_low,
+            cast({{ fixed_range[1] }} as {{ sql_type('double precision') }}) as norm_high,
             'fixed_range' as norm_rule,
         {% else %}
             {{ round_float('exp(team_norms.log_median - ' ~ k ~ ' * team_norms.log_sigma)') }} as norm_low,

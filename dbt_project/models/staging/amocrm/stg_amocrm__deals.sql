@@ -13,7 +13,7 @@ renamed as (
         ---------- ids
         id as deal_id,
         -- text, like every manager identity, so it joins managers.crm_user_id
-        cast(responsible_user_id as text) as responsible_crm_user_id,
+        cast(responsible_user_id as {{ sql_type('text') }}) as responsible_crm_user_id,
         status_id,
         pipeline_id,
         loss_reason_id,

@@ -11,7 +11,7 @@ renamed as (
     select
 
         ---------- ids
-        cast(id as text) as crm_user_id,
+        cast(id as {{ sql_type('text') }}) as crm_user_id,
 
         ---------- strings
         name as user_name,

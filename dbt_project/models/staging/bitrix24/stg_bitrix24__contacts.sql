@@ -18,7 +18,7 @@ renamed as (
         -- phones are normalized to E.164 digits by the loader (ingestion/phones.py)
         primary_phone,
         phones,
-        cast(null as text) as telegram_username
+        cast(null as {{ sql_type('text') }}) as telegram_username
 
     from source
 

@@ -1,0 +1,88 @@
+{#
+    Spark's Parquet tables have no DELETE and cannot be overwritten by a query that reads
+    them. What the other warehouses do with DELETE is done here by rewriting the table: the
+    rows to keep go into a scratch table, which then overwrites the table.
+#}
+
+{#
+    A scratch table next to `relation`, named for this dbt invocation: a killed run leaves its
+    folder behind, and Spark refuses to create a managed table over an existing folder.
+#}
+{% macro spark_scratch_relation(relation, suffix) -%}
+    {%- set identifier = relation.identifier ~ '__dbt_' ~ suffix ~ '_' ~ invocation_id.replace('-', '')[:12] -%}
+    {{ return(relation.incorporate(path={'identifier': identifier})) }}
+{%- endmacro %}
+
+
+{# Replace the rows of `relation` by those of `select_sql` (which may read `relation`). #}
+{% macro spark_rewrite_table(relation, select_sql) -%}
+    {%- set scratch = spark_scratch_relation(relation, 'rewrite') -%}
+    {%- do run_query('drop table if exists ' ~ scratch) -%}
+    {%- do run_query('create table ' ~ scratch ~ ' using parquet as ' ~ select_sql) -%}
+    {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ scratch) -%}
+    {%- do run_query('drop table if exists ' ~ scratch) -%}
+{%- endmacro %}
+
+
+{# A statement (a post-hook) deleting the rows of `relation` where `condition` holds. #}
+{% macro delete_rows(relation, condition) -%}
+    {{ return(adapter.dispatch('delete_rows', 'chatsales')(relation, condition)) }}
+{%- endmacro %}
+
+{% macro default__delete_rows(relation, condition) -%}
+    delete from {{ relation }} where {{ condition }}
+{%- endmacro %}
+
+{# Rewrites the table while the hook renders; the hook's own statement only refreshes it. #}
+{% macro spark__delete_rows(relation, condition) -%}
+    {%- if execute -%}
+        {%- do spark_rewrite_table(relation, 'select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') -%}
+    {%- endif -%}
+    refresh table {{ relation }}
+{%- endmacro %}
+
+
+{#
+    dbt-spark knows no delete+insert, which the incremental models use on every warehouse:
+    it accepts it here (on Parquet) and runs it as a rewrite: the table's rows whose key the
+    new rows lack, then the new rows. These two override dbt-spark's macros of the same name.
+#}
+{% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) -%}
+    {%- if raw_strategy == 'delete+insert' -%}
+        {{ return(raw_strategy) }}
+    {%- endif -%}
+    {{ return(dbt_spark.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) }}
+{%- endmacro %}
+
+{% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) -%}
+    {%- if strategy != 'delete+insert' -%}
+        {{ return(dbt_spark.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates)) }}
+    {%- endif -%}
+    {%- set keys = [unique_key] if unique_key is string else unique_key -%}
+    {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='quoted') | join(', ') -%}
+    {#- the new rows, computed once: the view reads the table this rewrites -#}
+    {%- set new_rows = spark_scratch_relation(target, 'new') -%}
+    {%- do run_query('drop table if exists ' ~ new_rows) -%}
+    {%- do run_query('create table ' ~ new_rows ~ ' using parquet as select ' ~ columns ~ ' from ' ~ source) -%}
+    {%- set kept_sql -%}
+        select {{ columns }} from {{ target }} as old_rows
+        where not exists (
+            select 1 from {{ new_rows }} as new_rows
+            where {% for key in keys %}new_rows.{{ key }} = old_rows.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
+        )
+        union all
+        select {{ columns }} from {{ new_rows }}
+    {%- endset -%}
+    {%- do spark_rewrite_table(target, kept_sql) -%}
+    {%- do run_query('drop table if exists ' ~ new_rows) -%}
+    refresh table {{ target }}
+{%- endmacro %}
+
+
+{# keep_inputs on Spark: one statement a hook (the drop runs while the hook renders). #}
+{% macro spark__keep_inputs(inputs_sql) -%}
+    {%- if execute -%}
+        {%- do run_query('drop table if exists ' ~ kept_inputs_relation()) -%}
+    {%- endif -%}
+    create table {{ kept_inputs_relation() }} using parquet as {{ inputs_sql }}
+{%- endmacro %}
