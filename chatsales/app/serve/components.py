@@ -102,10 +102,10 @@ def superset(options: ServeOptions) -> ChildSpec:
     from chatsales.app.superset import server
 
     env = server.superset_env(port=options.superset_port)
-    health = f"{env['CHATSALES_SUPERSET_URL']}/health"
     return ChildSpec(
         "superset", server.gunicorn_command(env), env, Path(env["SUPERSET_HOME"]),
-        healthy=lambda _: http_ok(health), start_grace=300, failed_checks=5,
+        healthy=lambda _: server.is_healthy(env["CHATSALES_SUPERSET_URL"]), start_grace=300,
+        failed_checks=5,
         stop_timeout=options.stop_timeout,
     )  # fmt: skip
 

@@ -8,8 +8,6 @@ import os
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -181,11 +179,9 @@ def start(env: dict[str, str], log_path: Path | None) -> subprocess.Popen:
 
 
 def is_healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    from chatsales.app.serve.health import http_ok
+
+    return http_ok(f"{url.rstrip('/')}/health")
 
 
 def wait_healthy(url: str, timeout: float = 120, proc: subprocess.Popen | None = None) -> float:
