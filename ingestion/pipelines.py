@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from chatsales.core.settings import Warehouse, state_dir
 
 from . import amocrm as amocrm_source
 from . import bitrix24 as bitrix24_source
+from . import spark_tables
 from .api_client import configured
 from .directory import directory
 from .telegram import telegram
@@ -77,3 +79,20 @@ def pipeline(
         dataset_name=SOURCES[name][1],
         pipelines_dir=str((state or state_dir()) / "dlt_pipelines"),
     )
+
+
+def run_options(warehouse: Warehouse) -> dict:
+    """What `pipeline.run` takes besides the source: a Spark warehouse's raw tables are
+    Parquet files."""
+    if warehouse.kind != "spark":
+        return {}
+    logging.getLogger("dlt").addFilter(spark_tables.EXPECTED_APPEND)
+    return {"loader_file_format": "parquet"}
+
+
+def after_load(name: str, warehouse: Warehouse, state: Path | None = None) -> None:
+    """Make what the source's load wrote readable: on Spark, the dataset's tables over its
+    files (a SQL warehouse's tables are readable as loaded)."""
+    if warehouse.kind == "spark":
+        # opened again: the schema as the load left it on disk
+        spark_tables.expose(pipeline(name, warehouse, state), warehouse)

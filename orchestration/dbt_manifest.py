@@ -12,21 +12,24 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from chatsales.core.settings import DBT_PROJECT_DIR, dbt_target_path, warehouse
+from chatsales.core.settings import DBT_PROJECT_DIR, REPO_ROOT, dbt_target_path, warehouse
 
 # what dbt reads when it parses (not its output, logs or the sqlfluff plugin)
 PARSED = ["dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "data-tests"]
 FINGERPRINT = "manifest.fingerprint"
+SPARK_LOCK = REPO_ROOT / "requirements" / "spark.lock"
 
 
 def project_fingerprint(project_dir: Path, target_type: str) -> str:
     digest = hashlib.sha256()
-    for package in ("dbt-core", f"dbt-{target_type}"):
-        digest.update(f"{package}=={version(package)}\n".encode())
+    if target_type == "spark":  # its dbt lives in .venv-spark, whose lock pins its versions
+        digest.update(SPARK_LOCK.read_bytes())
+    else:
+        for package in ("dbt-core", f"dbt-{target_type}"):
+            digest.update(f"{package}=={version(package)}\n".encode())
     for name in PARSED:
         root = project_dir / name
         files = sorted(root.rglob("*")) if root.is_dir() else [root]
@@ -38,14 +41,14 @@ def project_fingerprint(project_dir: Path, target_type: str) -> str:
 
 def prepare_dbt() -> None:
     """Write the manifest, unless the one there was parsed from this very project."""
-    dbt_env = warehouse().dbt_env()
+    wh = warehouse()
+    dbt_env, dbt = wh.dbt_env(), wh.dbt_executable
     target = dbt_target_path()
     manifest, stamp = target / "manifest.json", target / FINGERPRINT
     fingerprint = project_fingerprint(DBT_PROJECT_DIR, dbt_env["CHATSALES_DBT_TARGET"])
     if manifest.exists() and stamp.exists() and stamp.read_text() == fingerprint:
         return
     stamp.unlink(missing_ok=True)
-    dbt = Path(sys.executable).with_name("dbt")
     subprocess.run(
         [str(dbt), "parse", "--quiet", "--profiles-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR,

@@ -70,6 +70,14 @@ class WarehouseResource(ConfigurableResource):
         """dbt reads its profile from its environment: put this warehouse there."""
         export_dbt_env(self.target)
 
+    def dbt_for(self, dbt: DbtCliResource) -> DbtCliResource:
+        """`dbt`, running the dbt that builds this warehouse (Spark's lives in .venv-spark,
+        which need not exist when the definitions load)."""
+        executable = str(self.target.dbt_executable)
+        if dbt.dbt_executable == executable:
+            return dbt
+        return dbt.model_copy(update={"dbt_executable": executable})
+
 
 class AlertsResource(ConfigurableResource):
     """Where alerts go and which: the `CHATSALES_ALERT_*` / `CHATSALES_TELEGRAM_*` settings,

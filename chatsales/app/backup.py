@@ -42,6 +42,11 @@ def configured_folders() -> dict[str, Path]:
 
 def backup(target: Path, say: Callable[[str], None]) -> None:
     config = settings()
+    if config.warehouse.kind == "spark":
+        raise BackupError(
+            "a Spark warehouse is backed up where it lives: its metastore and its files "
+            "(spark.sql.warehouse.dir, CHATSALES_SPARK_RAW) are the cluster's"
+        )
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty: back up into a new folder")
     target.mkdir(parents=True, exist_ok=True)

@@ -14,14 +14,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from chatsales.core.settings import DBT_PROJECT_DIR, Warehouse, dbt_target_path, warehouse
-from chatsales.core.warehouse import query
+from chatsales.core.warehouse import table_names
 
 # The whole site: index.html loads the other two. Nothing else in the target dir is served.
 SITE_FILES = ("index.html", "manifest.json", "catalog.json")
-BUILT_CHECK = (
-    "select count(*) from information_schema.tables "
-    "where table_schema = 'marts' and table_name = 'mart_manager_metrics'"
-)
 
 
 class DocsError(Exception):
@@ -36,7 +32,7 @@ def check_built(target: Warehouse) -> None:
     if target.kind == "duckdb" and not target.duckdb_path.exists():
         raise not_built
     try:
-        built = query(BUILT_CHECK, target)[0][0] > 0
+        built = "mart_manager_metrics" in table_names("marts", target)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DocsError(f"cannot read the warehouse {target.display_name}: {reason}") from exc
@@ -49,9 +45,8 @@ def generate() -> Path:
     target = warehouse()
     check_built(target)
     print(f"Generating dbt docs from {target.display_name}…", flush=True)
-    dbt = Path(sys.executable).with_name("dbt")
     result = subprocess.run(
-        [str(dbt), "docs", "generate", "--profiles-dir", str(DBT_PROJECT_DIR)],
+        [str(target.dbt_executable), "docs", "generate", "--profiles-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR,
         env={**os.environ, **target.dbt_env()},
         capture_output=True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -40,6 +41,8 @@ LANGUAGES = ("ru", "en")
 MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|%)", re.IGNORECASE)
 # in the state dir: the first day of data, written by `chatsales demo` and the first run
 HISTORY_START_FILE = "history_start"
+# a Spark warehouse's raw Parquet files: `<dataset>/<table>/<load id>.<file id>.parquet`
+SPARK_RAW_LAYOUT = "{table_name}/{load_id}.{file_id}.{ext}"
 
 # The machines this runs on may have no internet: keep dlt and dbt from phoning home.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -140,6 +143,10 @@ class Settings(BaseModel):
     spark_master_ui_port: int = Field(8090, alias="CHATSALES_SPARK_MASTER_UI_PORT")
     spark_driver_memory: str = Field("2g", alias="CHATSALES_SPARK_DRIVER_MEMORY")
     spark_worker_memory: str = Field("1g", alias="CHATSALES_SPARK_WORKER_MEMORY")
+    # a Spark warehouse's raw tables: the folder (or fsspec URL: s3://, gs://, abfss://) dlt
+    # writes their Parquet files to, which the cluster's executors must read too; unset,
+    # `<CHATSALES_STATE_DIR>/spark/raw` (a local cluster's)
+    spark_raw: str | None = Field(None, alias="CHATSALES_SPARK_RAW")
 
     @field_validator("duckdb_memory_limit")
     @classmethod
@@ -199,6 +206,14 @@ class Settings(BaseModel):
     @property
     def warehouse(self) -> Warehouse:
         return Warehouse(self.warehouse_url)
+
+    @property
+    def spark_raw_url(self) -> str:
+        """Where dlt writes a Spark warehouse's raw Parquet files, as a URL."""
+        if self.spark_raw and "://" in self.spark_raw:
+            return self.spark_raw
+        folder = Path(self.spark_raw) if self.spark_raw else self.state_dir / "spark" / "raw"
+        return (folder if folder.is_absolute() else REPO_ROOT / folder).as_uri()
 
     def locations(self) -> dict[str, str]:
         """Where things are, resolved, as the variables a child process (`dagster dev`, its
@@ -274,10 +289,12 @@ class Warehouse:
             return "duckdb"
         if scheme in ("postgresql", "postgres"):
             return "postgres"
+        if scheme == "spark":
+            return "spark"
         # the scheme only: the rest of the URL may hold a password
         raise ValueError(
-            f"CHATSALES_WAREHOUSE: unknown scheme {scheme!r}, expected duckdb:///path or "
-            "postgresql://..."
+            f"CHATSALES_WAREHOUSE: unknown scheme {scheme!r}, expected duckdb:///path, "
+            "postgresql://... or spark://host:port"
         )
 
     @property
@@ -293,8 +310,29 @@ class Warehouse:
         """Where the warehouse is, for messages: the DuckDB file or host:port/db (no secret)."""
         if self.kind == "duckdb":
             return str(self.duckdb_path)
+        if self.kind == "spark":
+            return f"Spark {self.spark['host']}:{self.spark['port']}"
         pg = self.postgres
         return f"{pg['host']}:{pg['port']}/{pg['dbname']}"
+
+    @property
+    def spark(self) -> dict[str, str]:
+        """A Spark warehouse's Thrift server (spark://host:port; the user Spark runs the
+        statements as, when the URL names one)."""
+        parsed = urlparse(self.url)
+        return {
+            "host": parsed.hostname or "127.0.0.1",
+            "port": str(parsed.port or 10000),
+            "user": unquote(parsed.username or "chatsales"),
+        }
+
+    @property
+    def dbt_executable(self) -> Path:
+        """The dbt that builds this warehouse: this virtualenv's, or for Spark the Spark
+        virtualenv's (dbt-spark lives there, beside pyspark)."""
+        if self.kind == "spark":
+            return settings().spark_venv / "bin" / "dbt"
+        return Path(sys.executable).with_name("dbt")
 
     @property
     def postgres(self) -> dict[str, str]:
@@ -318,6 +356,10 @@ class Warehouse:
             return dlt.destinations.duckdb(
                 DuckDbCredentials(str(self.duckdb_path), global_config=duckdb_settings())
             )
+        if self.kind == "spark":
+            # Parquet files named for their load, which the Spark tables read
+            # (ingestion/spark_tables.py); the layout is dlt's default, spelled out
+            return dlt.destinations.filesystem(settings().spark_raw_url, layout=SPARK_RAW_LAYOUT)
         pg = self.postgres
         # Credentials as fields, not a URL: nothing to quote. An explicit (even empty)
         # password: dlt refuses credentials without one.
@@ -337,6 +379,13 @@ class Warehouse:
         """The URL for SQLAlchemy (GX, Superset), every part quoted as SQLAlchemy reads it."""
         if self.kind == "duckdb":
             return f"duckdb:///{self.duckdb_path}"
+        if self.kind == "spark":
+            from sqlalchemy import URL
+
+            spark = self.spark
+            return URL.create(
+                "hive", username=spark["user"], host=spark["host"], port=int(spark["port"])
+            ).render_as_string()
         return self.postgres_url()
 
     def postgres_url(
@@ -365,6 +414,14 @@ class Warehouse:
                 "CHATSALES_DBT_TARGET": "duckdb",
                 "CHATSALES_DUCKDB_PATH": str(self.duckdb_path),
                 "CHATSALES_DUCKDB_MEMORY_LIMIT": duckdb_settings()["memory_limit"],
+                **dbt_settings_env(),
+            }
+        if self.kind == "spark":
+            return {
+                "CHATSALES_DBT_TARGET": "spark",
+                "CHATSALES_SPARK_HOST": self.spark["host"],
+                "CHATSALES_SPARK_PORT": self.spark["port"],
+                "CHATSALES_SPARK_USER": self.spark["user"],
                 **dbt_settings_env(),
             }
         pg = self.postgres
@@ -400,16 +457,21 @@ def as_warehouse(value: Warehouse | str | None = None) -> Warehouse:
 
 
 def dashboards_warehouse(wh: Warehouse | None = None) -> Warehouse:
-    """What the dashboards read: the serving copy beside a DuckDB warehouse, a PostgreSQL
-    warehouse itself (it serves readers while it writes)."""
+    """What the dashboards read: the serving copy of a DuckDB or Spark warehouse's marts, a
+    PostgreSQL warehouse itself (it serves readers while it writes)."""
     wh = wh or warehouse()
-    return Warehouse(f"duckdb:///{serving_duckdb_path(wh)}") if wh.kind == "duckdb" else wh
+    return wh if wh.kind == "postgres" else Warehouse(f"duckdb:///{serving_duckdb_path(wh)}")
 
 
 def serving_duckdb_path(wh: Warehouse | None = None) -> Path:
-    """The copy of the marts that Superset reads, beside a DuckDB warehouse. DuckDB locks
-    a file across processes, so dashboards never open the file the pipeline writes."""
-    path = (wh or warehouse()).duckdb_path
+    """The copy of the marts that Superset reads: beside a DuckDB warehouse (DuckDB locks a
+    file across processes, so dashboards never open the file the pipeline writes), or in
+    the state dir for a Spark one (a dashboard's click answers in milliseconds from a file,
+    where each Thrift query pays seconds of Spark planning and scheduling)."""
+    wh = wh or warehouse()
+    if wh.kind == "spark":
+        return settings().state_dir / "spark" / "serving.duckdb"
+    path = wh.duckdb_path
     return path.with_name(f"{path.stem}.serving.duckdb")
 
 

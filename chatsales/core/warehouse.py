@@ -18,6 +18,11 @@ def connect(target: Warehouse | None = None, read_only: bool = True) -> Iterator
 
         conn = duckdb.connect(str(target.duckdb_path), read_only=read_only)
         set_duckdb_settings(conn)
+    elif target.kind == "spark":
+        from .spark_sql import connect as spark_connect
+
+        spark = target.spark
+        conn = spark_connect(host=spark["host"], port=int(spark["port"]), username=spark["user"])
     else:
         import psycopg2
 
@@ -44,6 +49,11 @@ def driver_errors(target: Warehouse) -> tuple[type[Exception], ...]:
         import duckdb
 
         return (duckdb.Error,)
+    if target.kind == "spark":
+        from pyhive.exc import Error
+        from thrift.Thrift import TException
+
+        return (Error, TException, OSError)
     import psycopg2
 
     return (psycopg2.Error,)
@@ -62,12 +72,24 @@ def query(sql: str, target: Warehouse | None = None) -> list[tuple]:
         return cursor.fetchall()
 
 
+def quoted(target: Warehouse, *names: str) -> str:
+    """`schema.table` as the engine quotes names: backticks on Spark, double quotes else."""
+    mark = "`" if target.kind == "spark" else '"'
+    return ".".join(f"{mark}{name}{mark}" for name in names)
+
+
 def table_names(schema: str, target: Warehouse | None = None) -> list[str]:
-    """The tables and views of a schema, sorted."""
+    """The tables and views of a schema, sorted (none when the schema does not exist)."""
     target = target or warehouse()
     placeholder = "?" if target.kind == "duckdb" else "%s"
     with connect(target) as conn:
         cursor = conn.cursor()
+        if target.kind == "spark":  # Spark has no information_schema
+            cursor.execute("show schemas like %s", (schema,))
+            if not cursor.fetchall():
+                return []
+            cursor.execute(f"show tables in {quoted(target, schema)}")
+            return sorted(name for _, name, temporary in cursor.fetchall() if not temporary)
         cursor.execute(
             "select table_name from information_schema.tables "
             f"where table_schema = {placeholder} order by table_name",
@@ -84,6 +106,6 @@ def table_counts(schema: str, target: Warehouse | None = None) -> dict[str, int]
         cursor = conn.cursor()
         counts = {}
         for name in names:
-            cursor.execute(f'select count(*) from "{schema}"."{name}"')
+            cursor.execute(f"select count(*) from {quoted(target, schema, name)}")
             counts[name] = cursor.fetchone()[0]
         return counts

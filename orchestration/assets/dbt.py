@@ -75,7 +75,7 @@ def dbt_reference_models(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
     warehouse.hand_on_to_dbt()
-    yield from dbt.cli(BUILD, context=context).stream()
+    yield from warehouse.dbt_for(dbt).cli(BUILD, context=context).stream()
 
 
 @dbt_assets_decorator(
@@ -111,7 +111,7 @@ def dbt_message_models(
     if full_refresh:
         args.append("--full-refresh")
     recorded_on = context.assets_def.get_output_name_for_asset_key(RECORDED_ON)
-    for event in dbt.cli(args, context=context).stream():
+    for event in warehouse.dbt_for(dbt).cli(args, context=context).stream():
         if directory and isinstance(event, Output) and event.output_name == recorded_on:
             event = event.with_metadata({**event.metadata, BUILT_FROM: directory})
         yield event

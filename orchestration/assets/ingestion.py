@@ -8,7 +8,15 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from chatsales.core.settings import settings
 from chatsales.core.warehouse import table_names
-from ingestion.pipelines import CRM_SOURCES, SOURCE_NAMES, empty_source, pipeline, source
+from ingestion.pipelines import (
+    CRM_SOURCES,
+    SOURCE_NAMES,
+    after_load,
+    empty_source,
+    pipeline,
+    run_options,
+    source,
+)
 
 from ..pools import WAREHOUSE_POOL
 from ..resources import WarehouseResource
@@ -53,11 +61,16 @@ def _dlt_asset(source_name: str):
     )
     def load(context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource):
         try:
-            yield from dlt.run(
-                context=context,
-                dlt_source=source(source_name, warehouse.landing_dir),
-                dlt_pipeline=pipeline(source_name, warehouse.target, warehouse.state_path),
+            loaded = list(
+                dlt.run(
+                    context=context,
+                    dlt_source=source(source_name, warehouse.landing_dir),
+                    dlt_pipeline=pipeline(source_name, warehouse.target, warehouse.state_path),
+                    **run_options(warehouse.target),
+                )
             )
+            after_load(source_name, warehouse.target, warehouse.state_path)
+            yield from loaded
         except Exception as error:
             if source_name not in API_SOURCES or context.retry_number >= API_RETRIES:
                 if source_name in CRM_SOURCES:
@@ -79,7 +92,8 @@ def _create_tables_if_never_loaded(
     loader = pipeline(source_name, warehouse.target, warehouse.state_path)
     if table_names(loader.dataset_name, warehouse.target):
         return
-    loader.run(empty_source(source_name))
+    loader.run(empty_source(source_name), **run_options(warehouse.target))
+    after_load(source_name, warehouse.target, warehouse.state_path)
     context.log.warning(
         f"{source_name} has never loaded: its tables are created empty, so the marts build "
         "without its deals until it answers"

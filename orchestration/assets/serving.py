@@ -1,5 +1,5 @@
-"""The serving copy of the marts that Superset reads (DuckDB warehouses; a PostgreSQL
-warehouse serves its readers itself, and the asset has nothing to copy there)."""
+"""The serving copy of the marts that Superset reads (DuckDB and Spark warehouses; a
+PostgreSQL warehouse serves its readers itself, and the asset has nothing to copy there)."""
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
@@ -17,13 +17,14 @@ from ..resources import WarehouseResource
     pool=WAREHOUSE_POOL,
     description="The marts the dashboards read, copied into a separate DuckDB file and "
     "swapped in by rename: DuckDB locks a file across processes, so Superset never opens "
-    "the warehouse the pipeline writes. On PostgreSQL, Superset reads the warehouse itself.",
+    "the warehouse the pipeline writes; from Spark, its Parquet export, so a dashboard does "
+    "not wait for Spark. On PostgreSQL, Superset reads the warehouse itself.",
 )
 def superset_serving_duckdb(
     context: AssetExecutionContext, warehouse: WarehouseResource
 ) -> MaterializeResult:
     target = warehouse.target
-    if target.kind != "duckdb":
+    if target.kind == "postgres":
         context.log.info(f"Superset reads {target.display_name} itself: nothing to copy")
         return MaterializeResult(metadata={"served_from": target.display_name})
     rows = serving.publish(target)

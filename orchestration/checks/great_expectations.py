@@ -2,8 +2,9 @@
 
 Each validation loads the suite from `expectations/suites/` (the repo stays the source of
 truth), runs it as SQL in the warehouse (DuckDB through `duckdb_dialect`, PostgreSQL through
-GX's postgres datasource), stores the result and updates the Data Docs under
-`<state_dir>/gx/`. Datasources live only in memory: connection strings never reach disk.
+GX's postgres datasource, Spark through `spark_dialect`), stores the result and
+updates the Data Docs under `<state_dir>/gx/`. Datasources live only in memory: connection
+strings never reach disk.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from great_expectations.core.run_identifier import RunIdentifier
 
 from chatsales.core.settings import Warehouse
 
-from . import duckdb_dialect
+from . import duckdb_dialect, spark_dialect
 from .gx_context import (
     data_docs_index,
     gx_context,
@@ -46,6 +47,9 @@ def _datasource(context, target: Warehouse):
             connection_string=f"{duckdb_dialect.SCHEME}:///{target.duckdb_path}",
             kwargs={"connect_args": {"read_only": True}},
         )
+    if target.kind == "spark":
+        url = target.sqlalchemy_url.replace("hive://", f"{spark_dialect.SCHEME}://", 1)
+        return context.data_sources.add_sql(name="spark", connection_string=url)
     return context.data_sources.add_postgres(
         name="postgres", connection_string=target.sqlalchemy_url
     )

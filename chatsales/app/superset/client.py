@@ -76,10 +76,11 @@ def _list(client: SupersetClient, resource: str, columns: list[str]) -> list[dic
 def templated_database(
     config: dict, wh: Warehouse, reader_password: str | None = None
 ) -> tuple[dict, str | None]:
-    """A database YAML pointed at the warehouse, read-only (on PostgreSQL as the reader role,
-    which may read schema marts only); and the password to send apart."""
+    """A database YAML pointed at what the dashboards read, read-only: the serving copy of a
+    DuckDB or Spark warehouse, or a PostgreSQL warehouse as the reader role, which may read
+    schema marts only; and the password to send apart."""
     engine_params = config.setdefault("extra", {}).setdefault("engine_params", {})
-    if wh.kind == "duckdb":
+    if wh.kind != "postgres":
         config["sqlalchemy_uri"] = dashboards_warehouse(wh).sqlalchemy_url
         engine_params["connect_args"] = {"read_only": True}
         return config, None

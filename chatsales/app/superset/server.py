@@ -30,10 +30,10 @@ HEAD_USER = "head"
 
 
 def metadata_uri(wh: Warehouse, home: Path) -> str:
-    """SQLite beside Superset's home on DuckDB; database `superset` on the same server on PG."""
+    """Database `superset` on a PostgreSQL warehouse's server; else SQLite in Superset's home."""
     if uri := settings().superset_metadata_uri:
         return uri.get_secret_value()
-    if wh.kind == "duckdb":
+    if wh.kind != "postgres":
         return f"sqlite:///{home / 'superset.db'}"
     return wh.postgres_url(database=METADATA_DB)
 
