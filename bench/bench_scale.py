@@ -1,14 +1,17 @@
 """How `chatsales run` scales against a plain-SQL floor, on one landing folder.
 
     .venv/bin/python bench/bench_scale.py [--scale 1 | --landing PATH] [--floor SCRIPT]
-                                          [--postgres postgresql://...] [--json OUT.json]
+                                          [--postgres postgresql://...] [--spark spark://...]
+                                          [--json OUT.json]
 
 Generates the demo at `--scale` (or copies `--landing` by hard links, never writing into it),
 then runs, each in a fresh subprocess: the floor (`python SCRIPT LANDING DB`, DuckDB), with
 `--postgres` the PostgreSQL floor too (`floor_postgres.py`, in a fresh database), then per
-warehouse `chatsales run` into an empty warehouse, again with no new data, and again after one
-more day of webhooks lands. Prints wall time, the peak RSS of the process tree, the ratio to
-the floor on the same warehouse, and the re-runs as % of the full run. Nothing is asserted.
+warehouse (DuckDB; PostgreSQL; with `--spark`, a running cluster's Thrift server, e.g. from
+`chatsales spark start`, emptied of chatsales's schemas) `chatsales run` into an empty
+warehouse, again with no new data, and again after one more day of webhooks lands. Prints
+wall time, the peak RSS of the process tree, the ratio to the floor on the same warehouse,
+and the re-runs as % of the full run. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from fresh_database import fresh_postgres_database  # noqa: E402
+from fresh_database import fresh_postgres_database, fresh_spark_warehouse  # noqa: E402
 from measure import run_sampled, timed  # noqa: E402
 from next_day import append_next_day  # noqa: E402
 from run_steps import describe, run_steps  # noqa: E402
@@ -189,6 +192,11 @@ def measure_all(args: argparse.Namespace, root: Path, stack: ExitStack) -> Repor
     if args.postgres:
         urls["postgres"] = stack.enter_context(fresh_postgres_database(args.postgres))
         report.notes.append("PostgreSQL: the server's own CPU and memory are not in the numbers")
+    if args.spark:
+        urls["spark"] = stack.enter_context(fresh_spark_warehouse(args.spark))
+        report.notes.append(
+            "Spark: the cluster's JVMs (driver, executors) are not in the CPU and memory numbers"
+        )
 
     built = {}  # the warehouses whose full run succeeded, and their environments
     for kind, url in urls.items():
@@ -214,6 +222,7 @@ def main() -> None:
     source.add_argument("--landing", type=Path, help="an existing landing folder instead")
     parser.add_argument("--floor", type=Path, help="the plain-SQL floor script (DuckDB)")
     parser.add_argument("--postgres", help="a PostgreSQL server URL that may create databases")
+    parser.add_argument("--spark", help="a running Spark cluster's spark://host:port (Thrift)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()

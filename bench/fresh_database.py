@@ -1,4 +1,5 @@
-"""A fresh PostgreSQL database for one benchmark warehouse, dropped afterwards."""
+"""A fresh PostgreSQL database for one benchmark warehouse, dropped afterwards; on Spark, a
+cluster emptied of the warehouse's schemas."""
 
 from __future__ import annotations
 
@@ -34,3 +35,23 @@ def fresh_postgres_database(server_url: str, purpose: str = "") -> Iterator[str]
         yield server.postgres_url(database=name)
     finally:
         _execute(server, f'drop database if exists "{name}" with (force)')
+
+
+@contextmanager
+def fresh_spark_warehouse(url: str) -> Iterator[str]:
+    """The Spark cluster of `url` (its Thrift server) without the schemas a chatsales run
+    creates, before and after: a first run builds everything."""
+    from chatsales.core.warehouse import query
+
+    warehouse = Warehouse(url)
+
+    def drop_ours() -> None:
+        for (schema,) in query("show schemas", warehouse):
+            if schema.startswith("raw_") or schema in ("staging", "intermediate", "marts", "seeds"):
+                query(f"drop schema `{schema}` cascade", warehouse)
+
+    drop_ours()
+    try:
+        yield url
+    finally:
+        drop_ours()

@@ -1,8 +1,12 @@
-"""The local Spark cluster: `chatsales spark start|status|stop` on free loopback ports and a
-state dir of its own (needs .venv-spark: scripts/setup_spark.sh, and Java 17)."""
+"""Spark as the warehouse, on the local cluster (`chatsales spark start|status|stop`) with free
+loopback ports and a state dir of its own: a demo slice goes through `chatsales run` (Dagster,
+dlt to Parquet, dbt-spark, GX) on Spark and on DuckDB, and the marts are equal row for row;
+a Superset chart over Spark's marts shows what the same SQL asked of Spark says. Needs
+.venv-spark (scripts/setup_spark.sh) and Java 17."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -13,18 +17,31 @@ import pytest
 
 from chatsales.app.spark import cluster, thrift
 from chatsales.app.spark.paths import spark_python
-from chatsales.core.settings import REPO_ROOT
+from chatsales.core.settings import REPO_ROOT, Warehouse
+from chatsales.core.warehouse import connect, table_counts
 
+from .support.cli import run_cli, run_cli_ok, warehouse_env
 from .support.postgres_server import free_port
+from .support.same_marts import differing_rows
+from .support.superset_reference import REFERENCES, compare_chart
+from .support.warehouses import BuiltWarehouse
 
 pytestmark = [
     pytest.mark.spark,
     pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java 17"),
 ]
 
+# three months of the demo at 5 % of its volume: ~4,200 messages, every model and mart
+SLICE = ["--scale", "0.05", "--months", "3"]
+RAW_SCHEMAS = ("raw_wazzup", "raw_amocrm", "raw_bitrix24", "raw_directory", "raw_telegram")
+# "How many new dialogs are incoming and how many outgoing, each month?" (overview)
+CHART = "003663c8-2c9f-5804-abaf-8c3433b6d76d"
 
-@pytest.fixture
-def spark_env(monkeypatch):
+
+@pytest.fixture(scope="module")
+def spark_env():
+    """The cluster's settings, in this process's environment for the module; the cluster
+    stopped (whatever a failed test left running) and its folder removed after it."""
     if not spark_python().exists():
         pytest.skip("no .venv-spark: run scripts/setup_spark.sh")
     # not under pytest's basetemp, which a concurrent pytest session may prune under the JVMs
@@ -35,11 +52,17 @@ def spark_env(monkeypatch):
         "CHATSALES_SPARK_MASTER_PORT": str(free_port()),
         "CHATSALES_SPARK_MASTER_UI_PORT": str(free_port()),
     }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    yield env
-    cluster.stop()  # whatever a failed assertion left running
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        yield env
+        cluster.stop()
     shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def started(spark_env) -> subprocess.CompletedProcess:
+    return chatsales("spark", "start")
 
 
 def chatsales(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -52,21 +75,98 @@ def chatsales(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     )
 
 
-def test_start_status_stop(spark_env):
-    started = chatsales("spark", "start")
+def test_start_prints_its_warehouse_and_runs_on_the_workers(spark_env, started):
     assert started.returncode == 0, started.stdout + started.stderr
     port = spark_env["CHATSALES_SPARK_THRIFT_PORT"]
-    assert (
-        started.stdout.strip().splitlines()[-1] == f"CHATSALES_WAREHOUSE=spark://127.0.0.1:{port}"
-    )
+    warehouse_line = f"CHATSALES_WAREHOUSE=spark://127.0.0.1:{port}"
+    assert started.stdout.strip().splitlines()[-1] == warehouse_line
 
     status = chatsales("spark", "status")
     assert status.returncode == 0, status.stdout
     assert set(cluster.status()) == {"master", "worker-1", "worker-2", "thrift"}
     # the query runs on the workers' executors, not only in the Thrift server's driver
     assert thrift.run_sql(["select count(*) from range(1000)"]) == [[1000]]
-    assert chatsales("spark", "start").stdout.strip().splitlines()[-1].endswith(port)
+    assert chatsales("spark", "start").stdout.strip().splitlines()[-1] == warehouse_line
 
+
+@pytest.fixture(scope="module")
+def slice_builds(spark_env, started, tmp_path_factory) -> dict[str, BuiltWarehouse]:
+    """The slice built by `chatsales run` on DuckDB and on the cluster, from one landing."""
+    assert started.returncode == 0, started.stdout + started.stderr
+    tmp = tmp_path_factory.mktemp("spark_slice")
+    landing = tmp / "landing"
+    duckdb_env = warehouse_env(tmp / "duckdb", f"duckdb:///{tmp / 'warehouse.duckdb'}", landing)
+    run_cli_ok(["demo", *SLICE, "--landing", str(landing)], duckdb_env)
+    spark_url = started.stdout.strip().splitlines()[-1].split("=", 1)[1]
+    spark_env_ = {**warehouse_env(tmp / "spark", spark_url, landing), **spark_env}
+    builds = {}
+    for name, env in (("duckdb", duckdb_env), ("spark", spark_env_)):
+        builds[name] = BuiltWarehouse(
+            Warehouse(env["CHATSALES_WAREHOUSE"]), env, run_cli(["run"], env)
+        )
+    return builds
+
+
+def test_the_run_on_spark_builds_and_checks_everything(slice_builds):
+    run = slice_builds["spark"].first_run
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-5000:]
+    assert "✗" not in run.stdout
+    # the GX suites ran on Spark's tables, as Dagster asset checks
+    checked = set(re.findall(r"▶ \S+_gx_(\w+)", run.stdout))
+    assert {"fct_messages", "fct_waits", "mart_manager_metrics"} <= checked, run.stdout
+    # dlt's merge warnings are expected on Parquet and kept off the console
+    assert "Falling back to `append`" not in run.stdout + run.stderr
+
+
+def test_spark_s_marts_equal_duckdb_s(slice_builds):
+    duckdb_run = slice_builds["duckdb"].first_run
+    assert duckdb_run.returncode == 0, duckdb_run.stdout[-3000:]
+    spark, duckdb = slice_builds["spark"].warehouse, slice_builds["duckdb"].warehouse
+    assert differing_rows(spark, duckdb) == {}
+
+
+def test_the_raw_views_hold_what_dlt_s_merge_holds(slice_builds):
+    """Spark's raw tables are Parquet appended load after load; their views keep, per primary
+    key, the newest load's row: as many rows as DuckDB's merged tables."""
+    spark, duckdb = slice_builds["spark"].warehouse, slice_builds["duckdb"].warehouse
+    for schema in RAW_SCHEMAS:
+        ours = table_counts(schema, spark)
+        theirs = {t: n for t, n in table_counts(schema, duckdb).items() if not t.startswith("_")}
+        assert ours == theirs, schema
+
+
+@pytest.mark.superset
+def test_a_superset_chart_over_spark_shows_what_spark_says(slice_builds, tmp_path_factory):
+    from .support.superset_server import running_superset
+
+    built = slice_builds["spark"]
+    assert built.first_run.returncode == 0
+    with running_superset(built, tmp_path_factory.mktemp("superset_spark")) as superset:
+        admin = superset.session()
+        charts = admin.get(
+            f"{superset.url}/api/v1/chart/",
+            params={"q": "(columns:!(id,uuid),page_size:100)"},
+            timeout=60,
+        ).json()["result"]
+        chart_id = next(chart["id"] for chart in charts if chart["uuid"] == CHART)
+        answer = admin.get(f"{superset.url}/api/v1/chart/{chart_id}/data/", timeout=120)
+        assert answer.status_code == 200, answer.text[:500]
+    result = answer.json()["result"]
+    assert result[0]["rowcount"] > 0
+    problems = compare_chart(REFERENCES[CHART], result, lambda sql: spark_rows(built, sql))
+    assert not problems, "\n".join(problems[:20])
+
+
+def spark_rows(built: BuiltWarehouse, sql: str) -> list[dict]:
+    """Rows as dicts, asked of Spark itself (the chart reads the serving copy)."""
+    with connect(built.warehouse) as conn:
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        names = [column[0].split(".")[-1] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def test_stop_leaves_no_process(spark_env, started):
     stopped = chatsales("spark", "stop")
     assert stopped.returncode == 0
     assert not any(cluster.status().values())
