@@ -1,5 +1,5 @@
-"""PyHive's SQLAlchemy dialect for Spark's Thrift server, its rows' timestamps UTC instants
-(chatsales.core.spark_sql), so GX compares them with the suites' aware bounds."""
+"""PyHive's SQLAlchemy dialect for Spark's Thrift server, its rows typed as DuckDB's (UTC
+instants, dates: chatsales.core.spark_sql), so GX compares them with the suites' aware bounds."""
 
 from __future__ import annotations
 
