@@ -13,12 +13,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+import dlt
 import pytest
 
 from chatsales.app.spark import cluster, thrift
 from chatsales.app.spark.paths import spark_python
 from chatsales.core.settings import REPO_ROOT, Warehouse
-from chatsales.core.warehouse import connect, table_counts
+from chatsales.core.warehouse import connect, query, table_counts
+from ingestion.pipelines import run_options
+from ingestion.spark_tables import expose
 
 from .support.cli import run_cli, run_cli_ok, warehouse_env
 from .support.postgres_server import free_port
@@ -133,6 +136,43 @@ def test_the_raw_views_hold_what_dlt_s_merge_holds(slice_builds):
         ours = table_counts(schema, spark)
         theirs = {t: n for t, n in table_counts(schema, duckdb).items() if not t.startswith("_")}
         assert ours == theirs, schema
+
+
+def test_a_table_loaded_twice_reads_as_merged_and_an_unfinished_load_not_at_all(
+    spark_env, started, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CHATSALES_SPARK_RAW", str(tmp_path / "raw"))
+    warehouse = Warehouse(started.stdout.strip().splitlines()[-1].split("=", 1)[1])
+
+    @dlt.resource(name="deals", primary_key="id", write_disposition="merge")
+    def deals(rows):
+        yield rows
+
+    loader = dlt.pipeline(
+        "spark_tables_test", destination=warehouse.dlt_destination(), dataset_name="raw_test",
+        pipelines_dir=str(tmp_path / "pipelines"),
+    )  # fmt: skip
+    try:
+        for rows in ([{"id": 1, "stage": "new"}, {"id": 2, "stage": "new"}],
+                     [{"id": 1, "stage": "won", "amount": 10.5}]):  # fmt: skip
+            loader.run(deals(rows), **run_options(warehouse))
+            expose(loader, warehouse)
+        merged = [(1, "won", 10.5), (2, "new", None)]
+        assert (
+            query("select id, stage, amount from raw_test.deals order by id", warehouse) == merged
+        )
+
+        # a load killed after writing its file, before dlt recorded it in _dlt_loads: the
+        # first load's rows again, under a later load id, would win if it were read
+        written = sorted((tmp_path / "raw" / "raw_test" / "deals").glob("*.parquet"))[0]
+        shutil.copy(written, written.with_name("9999999999.000001.unfinished.parquet"))
+        expose(loader, warehouse)
+        assert (
+            query("select id, stage, amount from raw_test.deals order by id", warehouse) == merged
+        )
+    finally:
+        query("drop schema if exists raw_test cascade", warehouse)
+        query("drop schema if exists raw_test_files cascade", warehouse)
 
 
 @pytest.mark.superset
