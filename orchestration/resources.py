@@ -71,12 +71,17 @@ class WarehouseResource(ConfigurableResource):
         export_dbt_env(self.target)
 
     def dbt_for(self, dbt: DbtCliResource) -> DbtCliResource:
-        """`dbt`, running the dbt that builds this warehouse (Spark's lives in .venv-spark,
-        which need not exist when the definitions load)."""
-        executable = str(self.target.dbt_executable)
-        if dbt.dbt_executable == executable:
+        """`dbt`, running the dbt that builds this warehouse: on Spark, .venv-spark's (which
+        need not exist when the definitions load)."""
+        if self.target.kind != "spark":
             return dbt
-        return dbt.model_copy(update={"dbt_executable": executable})
+        executable = self.target.dbt_executable
+        if not executable.exists():
+            raise FileNotFoundError(
+                f"{executable} is missing: `chatsales spark start` or scripts/setup_spark.sh "
+                "installs dbt-spark"
+            )
+        return dbt.model_copy(update={"dbt_executable": str(executable)})
 
 
 class AlertsResource(ConfigurableResource):
