@@ -119,6 +119,11 @@ def thrift_daemon() -> Daemon:
     command += [
         "--hiveconf", f"hive.server2.thrift.port={thrift_port()}",
         "--hiveconf", f"hive.server2.thrift.bind.host={HOST}",
+        # sessions run as the server's user: closing one under the client's user (doAs) may
+        # start a Hive client that registers Hive's functions, which fails for want of the
+        # LLAP jar pyspark does not ship (NoClassDefFoundError LlapSigner$Signable, seen
+        # once in ~780 sessions)
+        "--hiveconf", "hive.server2.enable.doAs=false",
         "spark-internal",
     ]  # fmt: skip
     return Daemon("thrift", command, THRIFT_CLASS, config.spark_driver_memory)
