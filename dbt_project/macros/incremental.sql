@@ -63,3 +63,18 @@
             {{ relation }}.grain = recomputed_periods.grain
             and {{ relation }}.period_start >= recomputed_periods.period_from
 {% endmacro %}
+
+
+{#
+    CTE definitions (`a as (…), b as (…)`) ending with `name`, one row of the timestamp columns
+    `columns` that the model reads in scalar subqueries, as they go in the model's WITH. Here
+    as written; on Spark (spark_tables.sql) `name` is computed once, before the model's own
+    statement, and its row goes in as literals.
+#}
+{% macro one_row_ctes(ctes, name, columns) -%}
+    {{ return(adapter.dispatch('one_row_ctes', 'chatsales')(ctes, name, columns)) }}
+{%- endmacro %}
+
+{% macro default__one_row_ctes(ctes, name, columns) -%}
+    {{ ctes }}
+{%- endmacro %}

@@ -86,3 +86,33 @@
     {%- endif -%}
     create table {{ kept_inputs_relation() }} using parquet as {{ inputs_sql }}
 {%- endmacro %}
+
+
+{#
+    Spark's analyzer copies a CTE into every place that reads it: a scalar subquery over a chain
+    of CTEs, read by the CTEs the whole model reads many times, made mart_manager_metrics' plan
+    outgrow the driver's heap. `name` is computed here once instead (a query while the model's
+    SQL renders, at execution; it writes nothing), and its row goes in as literals.
+#}
+{% macro spark__one_row_ctes(ctes, name, columns) -%}
+    {%- set values = [] -%}
+    {%- if execute -%}
+        {%- set query -%}
+            with {{ ctes }}
+            select {% for column in columns %}cast({{ column }} as string){% if not loop.last %}, {% endif %}{% endfor %}
+            from {{ name }}
+        {%- endset -%}
+        {%- set rows = run_query(query).rows -%}
+        {%- if rows | length != 1 -%}
+            {%- do exceptions.raise_compiler_error(name ~ ' has ' ~ (rows | length) ~ ' rows, not one') -%}
+        {%- endif -%}
+        {%- set values = rows[0] -%}
+    {%- endif -%}
+    {{ name }} as (
+        select
+        {%- for column in columns %}
+            cast({{ "'" ~ values[loop.index0] ~ "'" if values and values[loop.index0] is not none else 'null' }} as timestamp)
+                as {{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}

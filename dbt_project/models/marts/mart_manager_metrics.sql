@@ -24,6 +24,9 @@ with
 
 {% if is_incremental() %}
 
+{#- what changed since the last run, down to one instant: read in many CTEs below -#}
+{% set change_ctes %}
+
 previous_days as (
 
     select
@@ -155,7 +158,11 @@ recompute_from as (
         select {{ from_reporting_time('cast(period_start as timestamp)') }} from changed_conversion_days
     ) as changes
 
-),
+)
+
+{% endset %}
+
+{{ one_row_ctes(change_ctes, 'recompute_from', ['recompute_from']) }},
 
 recomputed_periods as (
 
