@@ -66,15 +66,17 @@
 
 
 {#
-    CTE definitions (`a as (…), b as (…)`) ending with `name`, one row of the timestamp columns
-    `columns` that the model reads in scalar subqueries, as they go in the model's WITH. Here
-    as written; on Spark (spark_tables.sql) `name` is computed once, before the model's own
-    statement, and its row goes in as literals.
+    The CTE `name as (body)`, one row of the timestamp columns `columns` that the model reads
+    in scalar subqueries; `ctes` are the CTE definitions `body` reads (the model writes them
+    out itself, before this one). Here as written; on Spark (spark_tables.sql) `body` is
+    computed once, before the model's own statement, and its row goes in as literals.
 #}
-{% macro one_row_ctes(ctes, name, columns) -%}
-    {{ return(adapter.dispatch('one_row_ctes', 'chatsales')(ctes, name, columns)) }}
+{% macro one_row_cte(name, body, columns, ctes) -%}
+    {{ return(adapter.dispatch('one_row_cte', 'chatsales')(name, body, columns, ctes)) }}
 {%- endmacro %}
 
-{% macro default__one_row_ctes(ctes, name, columns) -%}
-    {{ ctes }}
+{% macro default__one_row_cte(name, body, columns, ctes) -%}
+    {{ name }} as (
+        {{ body }}
+    )
 {%- endmacro %}

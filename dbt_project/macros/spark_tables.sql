@@ -90,17 +90,18 @@
 
 {#
     Spark's analyzer copies a CTE into every place that reads it: a scalar subquery over a chain
-    of CTEs, read by the CTEs the whole model reads many times, made mart_manager_metrics' plan
-    outgrow the driver's heap. `name` is computed here once instead (a query while the model's
+    of CTEs, read by CTEs the model reads many times, made mart_manager_metrics' plan outgrow
+    the driver's heap, and mart_interventions' tasks fail to deserialize their plans
+    (`UnionExec.children`). `body` is computed here once instead (a query while the model's
     SQL renders, at execution; it writes nothing), and its row goes in as literals.
 #}
-{% macro spark__one_row_ctes(ctes, name, columns) -%}
+{% macro spark__one_row_cte(name, body, columns, ctes) -%}
     {%- set values = [] -%}
     {%- if execute -%}
         {%- set query -%}
             with {{ ctes }}
-            select {% for column in columns %}cast({{ column }} as string){% if not loop.last %}, {% endif %}{% endfor %}
-            from {{ name }}
+            select {% for column in columns %}cast(one_row.{{ column }} as string){% if not loop.last %}, {% endif %}{% endfor %}
+            from ({{ body }}) as one_row
         {%- endset -%}
         {%- set rows = run_query(query).rows -%}
         {%- if rows | length != 1 -%}

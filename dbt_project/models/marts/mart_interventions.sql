@@ -218,11 +218,14 @@ measured as (
 ] %}
     {{ relation }} as (
 
-        select * from {{ ref(relation) }}
+        select facts.*
+        from {{ ref(relation) }} as facts
         {% if is_incremental() %}
-            where
-                {{ timestamp_column }} >= (select read_span.rows_from from read_span)
-                and {{ timestamp_column }} < (select read_span.rows_until from read_span)
+            -- a join, not scalar subqueries: Spark's executors failed to deserialize those plans
+            inner join read_span
+                on
+                    facts.{{ timestamp_column }} >= read_span.rows_from
+                    and facts.{{ timestamp_column }} < read_span.rows_until
         {% endif %}
 
     ),
