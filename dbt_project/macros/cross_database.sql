@@ -114,3 +114,17 @@
 {% macro spark__days_between(first_day, last_day) -%}
     datediff({{ last_day }}, {{ first_day }})
 {%- endmacro %}
+
+
+{# One row per integer from first to last (both included), as column i: `from {{ integer_series(1, 10) }} as numbers`. #}
+{% macro integer_series(first, last) -%}
+    {{ return(adapter.dispatch('integer_series', 'chatsales')(first, last)) }}
+{%- endmacro %}
+
+{% macro default__integer_series(first, last) -%}
+    (select series.i from generate_series({{ first }}, {{ last }}) as series (i))
+{%- endmacro %}
+
+{% macro spark__integer_series(first, last) -%}
+    (select explode(sequence({{ first }}, {{ last }})) as i)
+{%- endmacro %}

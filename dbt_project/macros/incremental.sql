@@ -63,3 +63,20 @@
             {{ relation }}.grain = recomputed_periods.grain
             and {{ relation }}.period_start >= recomputed_periods.period_from
 {% endmacro %}
+
+
+{#
+    The CTE `name as (body)`, one row of the timestamp columns `columns` that the model reads
+    in scalar subqueries; `ctes` are the CTE definitions `body` reads (the model writes them
+    out itself, before this one). Here as written; on Spark (spark_tables.sql) `body` is
+    computed once, before the model's own statement, and its row goes in as literals.
+#}
+{% macro one_row_cte(name, body, columns, ctes) -%}
+    {{ return(adapter.dispatch('one_row_cte', 'chatsales')(name, body, columns, ctes)) }}
+{%- endmacro %}
+
+{% macro default__one_row_cte(name, body, columns, ctes) -%}
+    {{ name }} as (
+        {{ body }}
+    )
+{%- endmacro %}

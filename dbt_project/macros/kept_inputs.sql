@@ -39,3 +39,17 @@
     drop table if exists {{ kept_inputs_relation() }};
     create table {{ kept_inputs_relation() }} as {{ inputs_sql }}
 {%- endmacro %}
+
+
+{#
+    The post-hooks (a list, for config()) that keep the inputs: `inputs` is the jinja expression
+    of their select, rendered when the hook runs, e.g.
+    `post_hook=keep_inputs_hooks("anomaly_inputs(ref('mart_manager_metrics'), …)")`.
+#}
+{% macro keep_inputs_hooks(inputs) -%}
+    {{ return(adapter.dispatch('keep_inputs_hooks', 'chatsales')(inputs)) }}
+{%- endmacro %}
+
+{% macro default__keep_inputs_hooks(inputs) -%}
+    {{ return(["{{ keep_inputs(" ~ inputs ~ ") }}"]) }}
+{%- endmacro %}

@@ -14,31 +14,57 @@
 {%- endmacro %}
 
 
-{# Replace the rows of `relation` by those of `select_sql` (which may read `relation`). #}
-{% macro spark_rewrite_table(relation, select_sql) -%}
+{#
+    The statements (one each: Spark runs one a call) that replace the rows of `relation` by
+    those of `select_sql`, which may read `relation`.
+#}
+{% macro spark_rewrite_statements(relation, select_sql) -%}
     {%- set scratch = spark_scratch_relation(relation, 'rewrite') -%}
-    {%- do run_query('drop table if exists ' ~ scratch) -%}
-    {%- do run_query('create table ' ~ scratch ~ ' using parquet as ' ~ select_sql) -%}
-    {%- do run_query('insert overwrite table ' ~ relation ~ ' select * from ' ~ scratch) -%}
-    {%- do run_query('drop table if exists ' ~ scratch) -%}
+    {{ return([
+        'drop table if exists ' ~ scratch,
+        'create table ' ~ scratch ~ ' using parquet as ' ~ select_sql,
+        'insert overwrite table ' ~ relation ~ ' select * from ' ~ scratch,
+        'drop table if exists ' ~ scratch,
+    ]) }}
+{%- endmacro %}
+
+{% macro spark_rewrite_table(relation, select_sql) -%}
+    {%- for statement in spark_rewrite_statements(relation, select_sql) -%}
+        {%- do run_query(statement) -%}
+    {%- endfor -%}
 {%- endmacro %}
 
 
-{# A statement (a post-hook) deleting the rows of `relation` where `condition` holds. #}
+{#
+    The post-hooks (a list, run in order, each one statement) that delete the model's rows where
+    `condition` holds. Called in config(), so a model names its hooks the same on every warehouse:
+    `post_hook=delete_rows_hooks('kind is null') + keep_inputs_hooks(...)`.
+#}
+{% macro delete_rows_hooks(condition) -%}
+    {{ return(adapter.dispatch('delete_rows_hooks', 'chatsales')(condition)) }}
+{%- endmacro %}
+
+{% macro default__delete_rows_hooks(condition) -%}
+    {{ return(["{{ delete_rows(this, '" ~ condition ~ "') }}"]) }}
+{%- endmacro %}
+
 {% macro delete_rows(relation, condition) -%}
-    {{ return(adapter.dispatch('delete_rows', 'chatsales')(relation, condition)) }}
-{%- endmacro %}
-
-{% macro default__delete_rows(relation, condition) -%}
     delete from {{ relation }} where {{ condition }}
 {%- endmacro %}
 
-{# Rewrites the table while the hook renders; the hook's own statement only refreshes it. #}
-{% macro spark__delete_rows(relation, condition) -%}
-    {%- if execute -%}
-        {%- do spark_rewrite_table(relation, 'select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)') -%}
-    {%- endif -%}
-    refresh table {{ relation }}
+{# Parquet tables have no DELETE: each statement of the rewrite is a hook of its own. #}
+{% macro spark__delete_rows_hooks(condition) -%}
+    {%- set hooks = [] -%}
+    {%- for step in range(4) -%}
+        {%- do hooks.append("{{ spark_delete_rows_statements(this, '" ~ condition ~ "')[" ~ step ~ "] }}") -%}
+    {%- endfor -%}
+    {{ return(hooks) }}
+{%- endmacro %}
+
+{% macro spark_delete_rows_statements(relation, condition) -%}
+    {{ return(spark_rewrite_statements(
+        relation, 'select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)'
+    )) }}
 {%- endmacro %}
 
 
@@ -79,10 +105,45 @@
 {%- endmacro %}
 
 
-{# keep_inputs on Spark: one statement a hook (the drop runs while the hook renders). #}
+{# keep_inputs on Spark: one statement a hook (keep_inputs_hooks drops the old table first). #}
 {% macro spark__keep_inputs(inputs_sql) -%}
-    {%- if execute -%}
-        {%- do run_query('drop table if exists ' ~ kept_inputs_relation()) -%}
-    {%- endif -%}
     create table {{ kept_inputs_relation() }} using parquet as {{ inputs_sql }}
+{%- endmacro %}
+
+{% macro spark__keep_inputs_hooks(inputs) -%}
+    {{ return([
+        "drop table if exists {{ kept_inputs_relation() }}",
+        "{{ keep_inputs(" ~ inputs ~ ") }}",
+    ]) }}
+{%- endmacro %}
+
+
+{#
+    Spark's analyzer copies a CTE into every place that reads it: a scalar subquery over a chain
+    of CTEs, read by CTEs the model reads many times, made mart_manager_metrics' plan outgrow
+    the driver's heap, and mart_interventions' tasks fail to deserialize their plans
+    (`UnionExec.children`). `body` is computed here once instead (a query while the model's
+    SQL renders, at execution; it writes nothing), and its row goes in as literals.
+#}
+{% macro spark__one_row_cte(name, body, columns, ctes) -%}
+    {%- set values = [] -%}
+    {%- if execute -%}
+        {%- set query -%}
+            with {{ ctes }}
+            select {% for column in columns %}cast(one_row.{{ column }} as string){% if not loop.last %}, {% endif %}{% endfor %}
+            from ({{ body }}) as one_row
+        {%- endset -%}
+        {%- set rows = run_query(query).rows -%}
+        {%- if rows | length != 1 -%}
+            {%- do exceptions.raise_compiler_error(name ~ ' has ' ~ (rows | length) ~ ' rows, not one') -%}
+        {%- endif -%}
+        {%- set values = rows[0] -%}
+    {%- endif -%}
+    {{ name }} as (
+        select
+        {%- for column in columns %}
+            cast({{ "'" ~ values[loop.index0] ~ "'" if values and values[loop.index0] is not none else 'null' }} as timestamp)
+                as {{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    )
 {%- endmacro %}

@@ -3,10 +3,9 @@
     unique_key=['intervention_id'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    post_hook=[
-        "{{ delete_rows(this, 'metric is null') }}",
-        "{{ keep_inputs(intervention_inputs(ref('mart_manager_metrics'), ref('stg_directory__interventions'))) }}",
-    ],
+    post_hook=delete_rows_hooks('metric is null') + keep_inputs_hooks(
+        "intervention_inputs(ref('mart_manager_metrics'), ref('stg_directory__interventions'))"
+    ),
 ) }}
 -- depends_on: {{ ref('mart_manager_metrics') }}
 {#- the hypothesis columns: a table from before them is measured again whole, and gains them -#}
@@ -218,11 +217,14 @@ measured as (
 ] %}
     {{ relation }} as (
 
-        select * from {{ ref(relation) }}
+        select facts.*
+        from {{ ref(relation) }} as facts
         {% if is_incremental() %}
-            where
-                {{ timestamp_column }} >= (select read_span.rows_from from read_span)
-                and {{ timestamp_column }} < (select read_span.rows_until from read_span)
+            -- a join, not scalar subqueries: Spark's executors failed to deserialize those plans
+            inner join read_span
+                on
+                    facts.{{ timestamp_column }} >= read_span.rows_from
+                    and facts.{{ timestamp_column }} < read_span.rows_until
         {% endif %}
 
     ),

@@ -24,6 +24,9 @@ with
 
 {% if is_incremental() %}
 
+{#- what changed since the last run, down to one instant: read in many CTEs below -#}
+{% set change_ctes %}
+
 previous_days as (
 
     select
@@ -141,10 +144,13 @@ changed_conversion_days as (
         or conversions_now.linked_dialogs is distinct from conversions_before.linked_dialogs
         or conversions_now.won_deals is distinct from conversions_before.won_deals
 
-),
+)
 
-recompute_from as (
+{% endset %}
 
+{{ change_ctes }},
+
+{% set recompute_from %}
     -- the earliest instant whose periods changed
     select min(changed_at) as recompute_from
     from (
@@ -154,8 +160,9 @@ recompute_from as (
         union all
         select {{ from_reporting_time('cast(period_start as timestamp)') }} from changed_conversion_days
     ) as changes
+{% endset %}
 
-),
+{{ one_row_cte('recompute_from', recompute_from, ['recompute_from'], change_ctes) }},
 
 recomputed_periods as (
 
