@@ -15,7 +15,7 @@ from pathlib import Path
 
 from chatsales.core.settings import settings
 
-from . import thrift
+from . import hive_stubs, thrift
 from .paths import (
     HOST,
     WORKERS,
@@ -102,6 +102,8 @@ def thrift_daemon() -> Daemon:
         "spark.hadoop.hive.exec.scratchdir": str(cluster_dir() / "scratch"),
         "spark.hadoop.hive.exec.local.scratchdir": str(cluster_dir() / "scratch-local"),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
+        # the Hive class pyspark's jars lack, without which a session close fails now and then
+        "spark.driver.extraClassPath": str(hive_stubs.classes_dir()),
         # dbt-spark's seeds and small models need no 200 shuffle partitions on 2 cores
         "spark.sql.shuffle.partitions": "4",
         # the driver keeps each statement's plan for a UI: the big marts' plans are huge
@@ -119,11 +121,6 @@ def thrift_daemon() -> Daemon:
     command += [
         "--hiveconf", f"hive.server2.thrift.port={thrift_port()}",
         "--hiveconf", f"hive.server2.thrift.bind.host={HOST}",
-        # sessions run as the server's user: closing one under the client's user (doAs) may
-        # start a Hive client that registers Hive's functions, which fails for want of the
-        # LLAP jar pyspark does not ship (NoClassDefFoundError LlapSigner$Signable, seen
-        # once in ~780 sessions)
-        "--hiveconf", "hive.server2.enable.doAs=false",
         "spark-internal",
     ]  # fmt: skip
     return Daemon("thrift", command, THRIFT_CLASS, config.spark_driver_memory)
