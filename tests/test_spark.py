@@ -18,8 +18,8 @@ from pathlib import Path
 import dlt
 import pytest
 
-from chatsales.app.spark import cluster, thrift
-from chatsales.app.spark.paths import spark_python
+from chatsales.app.spark import cluster, hive_stubs, thrift
+from chatsales.app.spark.paths import spark_home, spark_python
 from chatsales.core.settings import REPO_ROOT, Warehouse
 from chatsales.core.warehouse import connect, query, table_counts
 from ingestion.pipelines import run_options
@@ -217,6 +217,42 @@ def spark_rows(built: BuiltWarehouse, sql: str) -> list[dict]:
         cursor.execute(sql)
         names = [column[0].split(".")[-1] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+PROBE = """
+public class Probe {
+  public static void main(String[] args) throws Exception {
+    Class.forName("org.apache.hadoop.hive.ql.exec.FunctionRegistry");
+  }
+}
+"""
+# what spark-class opens to Spark's JVMs, that Hive's static initializers need
+OPENS = [f"--add-opens=java.base/{package}=ALL-UNNAMED" for package in (
+    "java.lang", "java.lang.reflect", "java.io", "java.net", "java.nio", "java.util",
+    "java.util.concurrent", "sun.nio.ch",
+)]  # fmt: skip
+
+
+def test_hive_s_function_registry_initializes_with_the_stub_only(spark_env, tmp_path):
+    """The Thrift server's session close needs Hive's FunctionRegistry, which pyspark's jars
+    alone cannot initialize (hive_stubs.py)."""
+    (tmp_path / "Probe.java").write_text(PROBE)
+    jars = spark_home() / "jars"
+    compiler = ":".join(str(next(jars.glob(f"{n}-*.jar"))) for n in ("janino", "commons-compiler"))
+    subprocess.run(
+        [str(spark_python()), "-c", hive_stubs.COMPILE, compiler, str(tmp_path),
+         str(tmp_path / "Probe.java")], check=True, timeout=120,
+    )  # fmt: skip
+
+    def probe(*classpath: Path) -> subprocess.CompletedProcess:
+        path = ":".join([*map(str, classpath), f"{jars}/*"])
+        return subprocess.run(["java", *OPENS, "-cp", path, "Probe"], capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+
+    without = probe(tmp_path)
+    assert without.returncode != 0 and "LlapSigner$Signable" in without.stderr
+    with_stub = probe(tmp_path, hive_stubs.classes_dir())
+    assert with_stub.returncode == 0, with_stub.stderr[-3000:]
 
 
 def test_stop_leaves_no_process(spark_env, started):
