@@ -54,10 +54,9 @@ def spark_type(column: TColumnSchema) -> str:
     data_type, precision = column["data_type"], column.get("precision")
     if data_type == "bigint":
         return {8: "tinyint", 16: "smallint", 32: "int"}.get(precision or 64, "bigint")
-    if data_type in ("decimal", "wei"):
-        return (
-            f"decimal({precision or 38},{column.get('scale', 9 if data_type == 'decimal' else 0)})"
-        )
+    if data_type in ("decimal", "wei"):  # dlt's default precisions
+        scale = column.get("scale", 9 if data_type == "decimal" else 0)
+        return f"decimal({precision or 38},{scale})"
     if data_type == "timestamp" and column.get("timezone") is False:
         return "timestamp_ntz"
     return {
@@ -83,12 +82,12 @@ def view_sql(schema: Schema, dataset: str, table: str, target: Warehouse) -> str
         quoted(target, f"{dataset}{FILES_SUFFIX}", table),
         quoted(target, f"{dataset}{FILES_SUFFIX}", LOADS_TABLE),
     )
-    names = ", ".join(f"`{name}`" for name in schema.get_table_columns(table))
+    columns = schema.get_table_columns(table)
+    names = ", ".join(f"`{name}`" for name in columns)
     completed = (
         f"select *, {LOAD_ID} as _load_id from {landed} "
         f"where {LOAD_ID} in (select load_id from {loads} where status = 0)"
     )
-    columns = schema.get_table_columns(table)
     keys = [name for name, column in columns.items() if column.get("primary_key")]
     if schema.get_table(table).get("write_disposition") != "merge" or not keys:
         return f"select {names} from ({completed})"
