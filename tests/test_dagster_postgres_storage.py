@@ -106,6 +106,8 @@ def test_dagster_keeps_runs_cursors_and_ticks_in_the_postgresql_warehouse(
     assert after["cursor"] == cursor
     assert {SENSOR, SCHEDULE} <= set(after["running"])
     # the daemon read the cursor back from PostgreSQL: the landing had nothing new
-    assert set(after["ticks"][SENSOR]) == {"SKIPPED"}
+    # (a tick the daemon's SIGTERM interrupted stays STARTED; every finished one skipped)
+    finished = [status for status in after["ticks"][SENSOR] if status != "STARTED"]
+    assert finished and set(finished) == {"SKIPPED"}
     assert after["ticks"][SCHEDULE] == ["SUCCESS"]
     assert not list(home.rglob("*.db")), "Dagster wrote SQLite storage"
