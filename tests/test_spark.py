@@ -238,10 +238,9 @@ def test_hive_s_function_registry_initializes_with_the_stub_only(spark_env, tmp_
     alone cannot initialize (hive_stubs.py)."""
     (tmp_path / "Probe.java").write_text(PROBE)
     jars = spark_home() / "jars"
-    compiler = ":".join(str(next(jars.glob(f"{n}-*.jar"))) for n in ("janino", "commons-compiler"))
     subprocess.run(
-        [str(spark_python()), "-c", hive_stubs.COMPILE, compiler, str(tmp_path),
-         str(tmp_path / "Probe.java")], check=True, timeout=120,
+        [str(spark_python()), "-c", hive_stubs.COMPILE, hive_stubs.compiler_classpath(),
+         str(tmp_path), str(tmp_path / "Probe.java")], check=True, timeout=120,
     )  # fmt: skip
 
     def probe(*classpath: Path) -> subprocess.CompletedProcess:
@@ -251,7 +250,7 @@ def test_hive_s_function_registry_initializes_with_the_stub_only(spark_env, tmp_
 
     without = probe(tmp_path)
     assert without.returncode != 0 and "LlapSigner$Signable" in without.stderr
-    with_stub = probe(tmp_path, hive_stubs.classes_dir())
+    with_stub = probe(tmp_path, hive_stubs.compile_if_changed())
     assert with_stub.returncode == 0, with_stub.stderr[-3000:]
 
 

@@ -201,6 +201,7 @@ def wait_until(ready, what: str, daemon: Daemon, pid: int, timeout: float) -> No
 def start(timeout: float = 180) -> dict[str, int]:
     """Start whatever is not running, wait until the Thrift server answers `select 1`;
     {name: pid}."""
+    hive_stubs.compile_if_changed()  # the Thrift server's driver loads them
     pids = {}
     master_port = settings().spark_master_port
     for daemon in daemons():

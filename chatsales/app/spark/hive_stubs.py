@@ -41,24 +41,34 @@ finally:
 
 
 def classes_dir() -> Path:
-    """The compiled stubs, for `spark.driver.extraClassPath`; compiled when the sources
-    changed since (a stamp of their hash)."""
+    """Where the compiled stubs go, for `spark.driver.extraClassPath`."""
+    return spark_venv() / "chatsales-hive-stubs"
+
+
+def compiler_classpath() -> str:
+    """Janino and its API, from Spark's jars."""
+    jars = spark_home() / "jars"
+    return ":".join(
+        str(next(jars.glob(f"{name}-*.jar"))) for name in ("janino", "commons-compiler")
+    )
+
+
+def compile_if_changed() -> Path:
+    """Compile the stubs into `classes_dir()` unless they were compiled from these sources (a
+    stamp of their hash); the folder."""
     sources = sorted(SOURCES.rglob("*.java"))
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
-    folder = spark_venv() / "chatsales-hive-stubs"
+    folder = classes_dir()
     stamp = folder / ".sources.sha256"
     if stamp.exists() and stamp.read_text() == digest:
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    jars = spark_home() / "jars"
-    classpath = ":".join(
-        str(next(jars.glob(f"{name}-*.jar"))) for name in ("janino", "commons-compiler")
-    )
     subprocess.run(
-        [str(spark_python()), "-c", COMPILE, classpath, str(folder), *map(str, sources)],
+        [str(spark_python()), "-c", COMPILE, compiler_classpath(), str(folder),
+         *map(str, sources)],
         check=True,
         capture_output=True,
         timeout=120,
-    )
+    )  # fmt: skip
     stamp.write_text(digest)
     return folder
