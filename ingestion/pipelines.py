@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,18 +69,32 @@ def empty_source(name: str) -> DltSource:
     return NOTHING_TO_READ[name]()
 
 
-def pipeline(
-    name: str, warehouse: Warehouse | None = None, state: Path | None = None
-) -> dlt.Pipeline:
+def pipeline(name: str, warehouse: Warehouse, state: Path | None = None) -> dlt.Pipeline:
     """The source's pipeline into `warehouse`, its state kept under `state` (default: the
-    configured state folder); with no warehouse, a pipeline that only names the source's
-    dataset (what the Dagster definitions need to describe its tables)."""
+    configured state folder)."""
     return dlt.pipeline(
         pipeline_name=f"chatsales_{name}",
-        destination=warehouse.dlt_destination() if warehouse else None,
+        destination=warehouse.dlt_destination(),
         dataset_name=SOURCES[name][1],
         pipelines_dir=str((state or state_dir()) / "dlt_pipelines"),
     )
+
+
+def describing_pipeline(name: str) -> dlt.Pipeline:
+    """A pipeline that only names the source's dataset (what the Dagster definitions need to
+    describe its tables). It lives in a folder of this process's own: dlt wipes a pipeline's
+    folder that has no state yet, so one created in the real folder whenever the definitions
+    load would race the loads and the other processes loading the definitions."""
+    return dlt.pipeline(
+        pipeline_name=f"chatsales_{name}",
+        dataset_name=SOURCES[name][1],
+        pipelines_dir=_describing_dir().name,
+    )
+
+
+@functools.cache
+def _describing_dir() -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix="chatsales-dlt-")
 
 
 def run_options(warehouse: Warehouse) -> dict:

@@ -62,3 +62,20 @@ def test_loading_the_definitions_leaves_great_expectations_to_the_checks():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "False"
+
+
+def test_loading_the_definitions_leaves_the_pipelines_folders_alone(tmp_path):
+    """dlt wipes a pipeline's folder that has no state yet when a pipeline of that name is
+    created there: a first load in flight (its extracted package, no state yet) must survive
+    every process that loads the definitions, and two such processes must not race."""
+    import os
+    import subprocess
+    import sys
+
+    in_flight = tmp_path / "dlt_pipelines" / "chatsales_wazzup" / "normalize" / "package"
+    in_flight.mkdir(parents=True)
+    (in_flight / "messages.jsonl").write_text("{}\n")
+    env = {**os.environ, "CHATSALES_STATE_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", "import orchestration.definitions"], env=env, check=True)
+    assert (in_flight / "messages.jsonl").exists()
+    assert {path.name for path in (tmp_path / "dlt_pipelines").iterdir()} == {"chatsales_wazzup"}

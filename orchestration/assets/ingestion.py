@@ -12,6 +12,7 @@ from ingestion.pipelines import (
     CRM_SOURCES,
     SOURCE_NAMES,
     after_load,
+    describing_pipeline,
     empty_source,
     pipeline,
     run_options,
@@ -50,7 +51,7 @@ def _dlt_asset(source_name: str):
     # Built here only to describe the source's tables; the run builds both again from the
     # warehouse resource. This is dagster-dlt's `dlt_assets`, with subsetting chosen per source.
     specs = build_dlt_asset_specs(
-        source(source_name, Path(".")), pipeline(source_name), WarehouseDltTranslator()
+        source(source_name, Path(".")), describing_pipeline(source_name), WarehouseDltTranslator()
     )
 
     @multi_asset(
