@@ -40,12 +40,19 @@ SERVED_TABLES = (
 )
 
 
+# how Spark stores the chat-keyed marts (their partition, dbt macro chat_bucket_column), not
+# what they say
+STORAGE_COLUMNS = {"chat_bucket"}
+
+
 def _select_list(con: duckdb.DuckDBPyConnection, relation: str) -> str:
-    """Every column, HUGEINT sums narrowed to BIGINT (the SQLAlchemy driver has no HUGEINT)."""
+    """Every column but storage ones, HUGEINT sums narrowed to BIGINT (the SQLAlchemy driver
+    has no HUGEINT)."""
     columns = con.execute(f"describe select * from {relation}").fetchall()
     return ", ".join(
         f'cast("{name}" as bigint) as "{name}"' if kind == "HUGEINT" else f'"{name}"'
         for name, kind, *_ in columns
+        if name not in STORAGE_COLUMNS
     )
 
 

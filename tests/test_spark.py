@@ -19,7 +19,7 @@ import dlt
 import pytest
 
 from chatsales.app.spark import cluster, hive_stubs, thrift
-from chatsales.app.spark.paths import spark_home, spark_python
+from chatsales.app.spark.paths import spark_home, spark_python, warehouse_dir
 from chatsales.core.settings import REPO_ROOT, Warehouse
 from chatsales.core.warehouse import connect, query, table_counts
 from ingestion.pipelines import run_options
@@ -109,9 +109,10 @@ def slice_builds(spark_env, started, tmp_path_factory) -> dict[str, BuiltWarehou
     last_month = sorted((landing / "wazzup").glob("*.jsonl"))[-1]
     held_back = shutil.move(last_month, tmp / last_month.name)
     first = run_cli(["run"], spark_run_env)
+    spark = BuiltWarehouse(Warehouse(spark_url), spark_run_env, first)
+    spark.files_after_first_run = partition_files("marts", "mart_manager_metrics")
     shutil.move(held_back, last_month)
     os.utime(last_month)  # it lands now, after the first run
-    spark = BuiltWarehouse(Warehouse(spark_url), spark_run_env, first)
     spark.second_run = run_cli(["run"], spark_run_env)
     duckdb = BuiltWarehouse(
         Warehouse(duckdb_env["CHATSALES_WAREHOUSE"]), duckdb_env, run_cli(["run"], duckdb_env)
@@ -139,6 +140,30 @@ def test_spark_s_marts_equal_duckdb_s(slice_builds):
     # Spark's marts, built incrementally over two runs, against DuckDB's of one run
     spark, duckdb = slice_builds["spark"].warehouse, slice_builds["duckdb"].warehouse
     assert differing_rows(spark, duckdb) == {}
+
+
+def partition_files(schema: str, table: str) -> dict[str, set[str]]:
+    """The Parquet files of a managed table, per partition folder (`grain=day/period_start=…`)."""
+    root = warehouse_dir() / f"{schema}.db" / table
+    files: dict[str, set[str]] = {}
+    for path in root.rglob("*.parquet"):
+        files.setdefault(str(path.parent.relative_to(root)), set()).add(path.name)
+    return files
+
+
+def test_the_incremental_run_overwrote_only_the_partitions_it_recomputed(slice_builds):
+    """insert_overwrite by partition: the second run recomputed mart_manager_metrics from the
+    last month on, so the day partitions before it kept their files (a rewrite of the whole
+    table, which delete+insert would need, replaces them all); chat-keyed tables are
+    partitioned by chat bucket."""
+    before = slice_builds["spark"].files_after_first_run
+    after = partition_files("marts", "mart_manager_metrics")
+    days = sorted(partition for partition in before if partition.startswith("grain=day/"))
+    assert len(days) > 40, sorted(before)[:5]
+    assert all(after.get(day) == before[day] for day in days[:30])  # the first month's days
+    assert any(after[partition] != before.get(partition) for partition in after)
+    buckets = partition_files("marts", "fct_messages")
+    assert buckets and all(re.fullmatch(r"chat_bucket=\d+", bucket) for bucket in buckets)
 
 
 def test_the_raw_views_hold_what_dlt_s_merge_holds(slice_builds):

@@ -1,15 +1,75 @@
 {#
+    How an incremental model replaces the rows it recomputes, as config keys:
+
+        config(materialized='incremental', **replaced_by('chat_id', partition_by='chat_bucket'))
+
+    - DuckDB, PostgreSQL: delete+insert on `unique_key`.
+    - Spark: Parquet tables have no DELETE. The table is partitioned by `partition_by` (default
+      the unique key), and a run overwrites each partition its new rows fall in
+      (insert_overwrite, dynamic), so the new rows must fill each of their partitions whole.
+      Partitioned by the unique key, that is delete+insert; chat-keyed models partition by
+      chat_bucket (chat_partition) and recompute every chat of a touched bucket.
+#}
+{% macro replaced_by(unique_key, partition_by=none) -%}
+    {{ return(adapter.dispatch('replaced_by', 'chatsales')(unique_key, partition_by)) }}
+{%- endmacro %}
+
+{% macro default__replaced_by(unique_key, partition_by) -%}
+    {{ return({'unique_key': unique_key, 'incremental_strategy': 'delete+insert'}) }}
+{%- endmacro %}
+
+{% macro spark__replaced_by(unique_key, partition_by) -%}
+    {{ return({'incremental_strategy': 'insert_overwrite', 'partition_by': partition_by or unique_key}) }}
+{%- endmacro %}
+
+
+{#
+    The part of a chat-keyed model that an incremental run replaces, for the chat in
+    `chat_column`: the chat itself; on Spark, one of var('spark_chat_buckets') buckets of chats
+    (a partition per chat would be a folder per chat).
+#}
+{% macro chat_partition(chat_column) -%}
+    {{ return(adapter.dispatch('chat_partition', 'chatsales')(chat_column)) }}
+{%- endmacro %}
+
+{% macro default__chat_partition(chat_column) -%}
+    {{ chat_column }}
+{%- endmacro %}
+
+{% macro spark__chat_partition(chat_column) -%}
+    pmod(xxhash64({{ chat_column }}), {{ var('spark_chat_buckets') }})
+{%- endmacro %}
+
+
+{#
+    On Spark, the partition column of a chat-keyed model, after its other columns:
+    `select *{{ chat_bucket_column() }} from final`. Nothing elsewhere.
+#}
+{% macro chat_bucket_column(chat_column='chat_id') -%}
+    {{ return(adapter.dispatch('chat_bucket_column', 'chatsales')(chat_column)) }}
+{%- endmacro %}
+
+{% macro default__chat_bucket_column(chat_column) -%}
+{%- endmacro %}
+
+{% macro spark__chat_bucket_column(chat_column) -%}
+    , {{ chat_partition(chat_column) }} as chat_bucket
+{%- endmacro %}
+
+
+{#
     Incremental models over messages recompute whole chats: a dialog number, a wait and its
     status depend on every earlier message of the chat. This condition picks the chats to
-    recompute: those with a message at or after recompute_window_start.
+    recompute: those with a message at or after recompute_window_start, with every chat of
+    their partition (chat_partition).
 
         where {{ chat_is_touched('messages', 'sent_at') }}
 
     `messages` needs chat_id and sent_at; `watermark_column` is a timestamp of {{ this }}.
 #}
 {% macro chat_is_touched(messages, watermark_column, chat_column='chat_id') -%}
-    {{ chat_column }} in (
-        select touched.chat_id
+    {{ chat_partition(chat_column) }} in (
+        select {{ chat_partition('touched.chat_id') }}
         from {{ messages }} as touched
         where touched.sent_at >= {{ recompute_window_start(
             "(select coalesce(max(" ~ watermark_column ~ "), cast('1900-01-01' as timestamp)) from "

@@ -1,7 +1,8 @@
 {#
     Spark's Parquet tables have no DELETE and cannot be overwritten by a query that reads
-    them. What the other warehouses do with DELETE is done here by rewriting the table: the
-    rows to keep go into a scratch table, which then overwrites the table.
+    them (but partition by partition: see replaced_by). What the other warehouses do with
+    DELETE is done here by rewriting the table: the rows to keep go into a scratch table, which
+    then overwrites the table.
 #}
 
 {#
@@ -16,22 +17,18 @@
 
 {#
     The statements (one each: Spark runs one a call) that replace the rows of `relation` by
-    those of `select_sql`, which may read `relation`.
+    those of `select_sql`, which may read `relation`. Every partition is replaced (static
+    overwrite, whatever an insert_overwrite model set before), emptied ones included.
 #}
 {% macro spark_rewrite_statements(relation, select_sql) -%}
     {%- set scratch = spark_scratch_relation(relation, 'rewrite') -%}
     {{ return([
+        'set spark.sql.sources.partitionOverwriteMode = STATIC',
         'drop table if exists ' ~ scratch,
         'create table ' ~ scratch ~ ' using parquet as ' ~ select_sql,
         'insert overwrite table ' ~ relation ~ ' select * from ' ~ scratch,
         'drop table if exists ' ~ scratch,
     ]) }}
-{%- endmacro %}
-
-{% macro spark_rewrite_table(relation, select_sql) -%}
-    {%- for statement in spark_rewrite_statements(relation, select_sql) -%}
-        {%- do run_query(statement) -%}
-    {%- endfor -%}
 {%- endmacro %}
 
 
@@ -55,7 +52,7 @@
 {# Parquet tables have no DELETE: each statement of the rewrite is a hook of its own. #}
 {% macro spark__delete_rows_hooks(condition) -%}
     {%- set hooks = [] -%}
-    {%- for step in range(4) -%}
+    {%- for step in range(spark_rewrite_statements(this, 'true') | length) -%}
         {%- do hooks.append("{{ spark_delete_rows_statements(this, '" ~ condition ~ "')[" ~ step ~ "] }}") -%}
     {%- endfor -%}
     {{ return(hooks) }}
@@ -65,43 +62,6 @@
     {{ return(spark_rewrite_statements(
         relation, 'select * from ' ~ relation ~ ' where not coalesce(' ~ condition ~ ', false)'
     )) }}
-{%- endmacro %}
-
-
-{#
-    dbt-spark knows no delete+insert, which the incremental models use on every warehouse:
-    it accepts it here (on Parquet) and runs it as a rewrite: the table's rows whose key the
-    new rows lack, then the new rows. These two override dbt-spark's macros of the same name.
-#}
-{% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) -%}
-    {%- if raw_strategy == 'delete+insert' -%}
-        {{ return(raw_strategy) }}
-    {%- endif -%}
-    {{ return(dbt_spark.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) }}
-{%- endmacro %}
-
-{% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) -%}
-    {%- if strategy != 'delete+insert' -%}
-        {{ return(dbt_spark.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates)) }}
-    {%- endif -%}
-    {%- set keys = [unique_key] if unique_key is string else unique_key -%}
-    {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='quoted') | join(', ') -%}
-    {#- the new rows, computed once: the view reads the table this rewrites -#}
-    {%- set new_rows = spark_scratch_relation(target, 'new') -%}
-    {%- do run_query('drop table if exists ' ~ new_rows) -%}
-    {%- do run_query('create table ' ~ new_rows ~ ' using parquet as select ' ~ columns ~ ' from ' ~ source) -%}
-    {%- set kept_sql -%}
-        select {{ columns }} from {{ target }} as old_rows
-        where not exists (
-            select 1 from {{ new_rows }} as new_rows
-            where {% for key in keys %}new_rows.{{ key }} = old_rows.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
-        )
-        union all
-        select {{ columns }} from {{ new_rows }}
-    {%- endset -%}
-    {%- do spark_rewrite_table(target, kept_sql) -%}
-    {%- do run_query('drop table if exists ' ~ new_rows) -%}
-    refresh table {{ target }}
 {%- endmacro %}
 
 

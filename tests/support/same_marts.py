@@ -26,12 +26,22 @@ def differing_rows(ours: Warehouse, clean: Warehouse) -> dict[str, tuple[int, in
         return _differing_in_duckdb(str(ours.duckdb_path), str(clean.duckdb_path))
     counts = {}
     for mart in MARTS:
-        select = f"select * from marts.{mart}"
+        # by name: Spark puts a table's partition columns last, and adds chat_bucket
+        select = f"select {', '.join(_columns(mart, clean))} from marts.{mart}"
         a, b = (Counter(comparable_rows(query(select, w))) for w in (ours, clean))
         only = (sum((a - b).values()), sum((b - a).values()))
         if any(only):
             counts[mart] = only
     return counts
+
+
+def _columns(mart: str, warehouse: Warehouse) -> list[str]:
+    """The mart's columns on a DuckDB or PostgreSQL warehouse, in their order."""
+    sql = (
+        "select column_name from information_schema.columns "
+        f"where table_schema = 'marts' and table_name = '{mart}' order by ordinal_position"
+    )
+    return [name for (name,) in query(sql, warehouse)]
 
 
 def _differing_in_duckdb(ours: str, clean: str) -> dict[str, tuple[int, int]]:

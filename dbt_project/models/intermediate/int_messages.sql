@@ -1,8 +1,7 @@
 {{ config(
     materialized='incremental',
-    unique_key='chat_id',
-    incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    **replaced_by('chat_id', partition_by='chat_bucket')
 ) }}
 
 with
@@ -213,4 +212,4 @@ final as (
 
 )
 
-select * from final
+select *{{ chat_bucket_column() }} from final

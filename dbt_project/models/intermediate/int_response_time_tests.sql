@@ -1,8 +1,7 @@
 {{ config(
     materialized='incremental',
-    unique_key=['grain', 'period_start'],
-    incremental_strategy='delete+insert',
     on_schema_change='fail',
+    **replaced_by(['grain', 'period_start'])
 ) }}
 {#- the grains mart_anomalies judges; days only on working days, against the previous one -#}
 {%- set grains = ['day', 'week', 'month'] -%}

@@ -1,8 +1,7 @@
 {{ config(
     materialized='incremental',
-    unique_key='chat_id',
-    incremental_strategy='delete+insert',
     on_schema_change='fail',
+    **replaced_by('chat_id', partition_by='chat_bucket')
 ) }}
 
 with
@@ -154,4 +153,4 @@ waits as (
 
 )
 
-select * from waits
+select *{{ chat_bucket_column() }} from waits

@@ -1,8 +1,7 @@
 {{ config(
     materialized='incremental',
-    unique_key='chat_id',
-    incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    **replaced_by('chat_id', partition_by='chat_bucket')
 ) }}
 
 with
@@ -14,22 +13,28 @@ messages as (
         where {{ chat_is_touched(ref('int_messages'), 'sent_at') }}
     {% endif %}
 
+),
+
+final as (
+
+    select
+        message_id,
+        source,
+        channel,
+        chat_id,
+        client_id,
+        manager_id,
+        dialog_id,
+        direction,
+        sender_kind,
+        message_type,
+        is_deleted,
+        sent_at,
+        author_name,
+        message_text,
+        is_text_masked
+    from messages
+
 )
 
-select
-    message_id,
-    source,
-    channel,
-    chat_id,
-    client_id,
-    manager_id,
-    dialog_id,
-    direction,
-    sender_kind,
-    message_type,
-    is_deleted,
-    sent_at,
-    author_name,
-    message_text,
-    is_text_masked
-from messages
+select *{{ chat_bucket_column() }} from final

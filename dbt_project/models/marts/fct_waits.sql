@@ -1,8 +1,7 @@
 {{ config(
     materialized='incremental',
-    unique_key='chat_id',
-    incremental_strategy='delete+insert',
     on_schema_change='fail',
+    **replaced_by('chat_id', partition_by='chat_bucket')
 ) }}
 
 -- depends_on: {{ ref('int_messages') }}
@@ -16,23 +15,29 @@ waits as (
         where {{ chat_is_touched(ref('int_messages'), 'started_at') }}
     {% endif %}
 
+),
+
+final as (
+
+    select
+        wait_id,
+        dialog_id,
+        chat_id,
+        channel,
+        client_id,
+        credited_manager_id,
+        replied_by_manager_id,
+        reply_message_id,
+        status,
+        is_first_wait,
+        client_message_count,
+        response_time_s,
+        business_response_time_s,
+        started_at,
+        replied_at,
+        open_until
+    from waits
+
 )
 
-select
-    wait_id,
-    dialog_id,
-    chat_id,
-    channel,
-    client_id,
-    credited_manager_id,
-    replied_by_manager_id,
-    reply_message_id,
-    status,
-    is_first_wait,
-    client_message_count,
-    response_time_s,
-    business_response_time_s,
-    started_at,
-    replied_at,
-    open_until
-from waits
+select *{{ chat_bucket_column() }} from final

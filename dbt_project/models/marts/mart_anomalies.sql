@@ -1,11 +1,10 @@
 {{ config(
     materialized='incremental',
-    unique_key=['grain', 'period_start'],
-    incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
     post_hook=delete_rows_hooks('kind is null') + keep_inputs_hooks(
         "anomaly_inputs(ref('mart_manager_metrics'), ref('mart_message_norms'), ref('int_response_time_tests'))"
     ),
+    **replaced_by(['grain', 'period_start'])
 ) }}
 {#- an incremental run compares the inputs with those it judged from last time (none kept, or a
     table from before judged_by or the run columns: judge all) -#}

@@ -1,11 +1,10 @@
 {{ config(
     materialized='incremental',
-    unique_key=['intervention_id'],
-    incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
     post_hook=delete_rows_hooks('metric is null') + keep_inputs_hooks(
         "intervention_inputs(ref('mart_manager_metrics'), ref('stg_directory__interventions'))"
     ),
+    **replaced_by(['intervention_id'])
 ) }}
 -- depends_on: {{ ref('mart_manager_metrics') }}
 {#- the hypothesis columns: a table from before them is measured again whole, and gains them -#}

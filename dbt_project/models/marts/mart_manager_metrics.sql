@@ -1,8 +1,7 @@
 {{ config(
     materialized='incremental',
-    unique_key=['grain', 'period_start'],
-    incremental_strategy='delete+insert',
     on_schema_change='fail',
+    **replaced_by(['grain', 'period_start'])
 ) }}
 {% set sla_seconds = var('response_sla_minutes') * 60 %}
 {% set metric_families = [

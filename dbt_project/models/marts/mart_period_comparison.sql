@@ -1,8 +1,7 @@
 {{ config(
     materialized='incremental',
-    unique_key=['grain', 'period_start'],
-    incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    **replaced_by(['grain', 'period_start'])
 ) }}
 {#- a table built before the rates' counts or the week-ago columns compares every period again, once -#}
 {%- set counts_missing = stored_columns_missing(
