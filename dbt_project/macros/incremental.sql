@@ -1,7 +1,7 @@
 {#
     How an incremental model replaces the rows it recomputes, as config keys:
 
-        config(materialized='incremental', **replaced_by('chat_id', partition_by='chat_bucket'))
+        config(materialized='incremental', **replaced_by(['grain', 'period_start']))
 
     - DuckDB, PostgreSQL: delete+insert on `unique_key`.
     - Spark: Parquet tables have no DELETE. The table is partitioned by `partition_by` (default
@@ -20,6 +20,11 @@
 
 {% macro spark__replaced_by(unique_key, partition_by) -%}
     {{ return({'incremental_strategy': 'insert_overwrite', 'partition_by': partition_by or unique_key}) }}
+{%- endmacro %}
+
+{# replaced_by for the chat-keyed models: by chat; on Spark, by the column chat_bucket_column adds. #}
+{% macro replaced_by_chat() -%}
+    {{ return(replaced_by('chat_id', partition_by='chat_bucket')) }}
 {%- endmacro %}
 
 

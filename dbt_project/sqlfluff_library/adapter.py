@@ -5,7 +5,7 @@ a plain function call, so models that use dispatched macros still parse and lint
 (`sql_type('double precision')`) renders as the type itself, the PostgreSQL spelling; a CTE
 (`one_row_cte(name, body, …)`) as `name as (body)`, and a chat's partition as the chat, as
 PostgreSQL and DuckDB get them; what only Spark adds (`chat_bucket_column()`) as nothing, and
-`replaced_by(…)`, config keys, as none.
+`replaced_by(…)`, config keys for `config(**…)`, as an empty mapping.
 """
 
 AS_GIVEN = {"sql_type", "chat_partition"}

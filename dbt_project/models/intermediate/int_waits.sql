@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     on_schema_change='fail',
-    **replaced_by('chat_id', partition_by='chat_bucket')
+    **replaced_by_chat()
 ) }}
 
 with
