@@ -19,7 +19,7 @@ import dlt
 import pytest
 
 from chatsales.app.spark import cluster, hive_stubs, thrift
-from chatsales.app.spark.paths import spark_home, spark_python, warehouse_dir
+from chatsales.app.spark.paths import logs_dir, spark_home, spark_python, warehouse_dir
 from chatsales.core.settings import REPO_ROOT, Warehouse
 from chatsales.core.warehouse import connect, query, table_counts
 from ingestion.pipelines import run_options
@@ -164,6 +164,17 @@ def test_the_incremental_run_overwrote_only_the_partitions_it_recomputed(slice_b
     assert any(after[partition] != before.get(partition) for partition in after)
     buckets = partition_files("marts", "fct_messages")
     assert buckets and all(re.fullmatch(r"chat_bucket=\d+", bucket) for bucket in buckets)
+
+
+def test_a_partition_is_one_file_and_its_folders_are_listed_by_the_driver(slice_builds):
+    """Rows are written distributed by partition: one file per partition (a union of selects
+    wrote 17 a partition without it). Spark lists the folders in the driver, not in a job of a
+    task per folder, which it starts past 32 folders unless told otherwise."""
+    for table in ("mart_period_comparison", "mart_manager_metrics", "fct_messages"):
+        files = partition_files("marts", table)
+        assert files and all(len(names) == 1 for names in files.values()), (table, files)
+    thrift_log = (logs_dir() / "thrift.log").read_text(errors="replace")
+    assert "Listing leaf files and directories in parallel" not in thrift_log
 
 
 def test_the_raw_views_hold_what_dlt_s_merge_holds(slice_builds):

@@ -26,7 +26,7 @@
         'set spark.sql.sources.partitionOverwriteMode = STATIC',
         'drop table if exists ' ~ scratch,
         'create table ' ~ scratch ~ ' using parquet as ' ~ select_sql,
-        'insert overwrite table ' ~ relation ~ ' select * from ' ~ scratch,
+        'insert overwrite table ' ~ relation ~ ' select * from ' ~ scratch ~ ' ' ~ spark_distribute_by_partition(),
         'drop table if exists ' ~ scratch,
     ]) }}
 {%- endmacro %}
@@ -106,4 +106,33 @@
                 as {{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     )
+{%- endmacro %}
+
+
+{#
+    A partitioned table's rows, sent to Spark's writer grouped by partition. Otherwise each task
+    writes a file for every partition its rows fall in: a union of many selects wrote
+    mart_period_comparison's 88 partitions (a slice of three months) as 1,462 files, each
+    written, committed and later listed and read on its own. Distributed by the partition
+    columns, a partition is one task's, so one file.
+#}
+{% macro spark_distribute_by_partition() -%}
+    {%- set partition_by = config.get('partition_by') -%}
+    {%- if partition_by -%}
+        distribute by {{ ([partition_by] if partition_by is string else partition_by) | join(', ') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# dbt-spark's first build of a table (and its views), the rows distributed by partition. #}
+{% macro spark__create_table_as(temporary, relation, compiled_code, language='sql') -%}
+    {%- if language == 'sql' and not temporary and config.get('partition_by') -%}
+        {%- set compiled_code = 'select * from (' ~ compiled_code ~ ') ' ~ spark_distribute_by_partition() -%}
+    {%- endif -%}
+    {{ dbt.spark__create_table_as(temporary, relation, compiled_code, language) }}
+{%- endmacro %}
+
+{# dbt-spark's insert_overwrite of an incremental run, its rows distributed by partition. #}
+{% macro get_insert_overwrite_sql(source_relation, target_relation, existing_relation) -%}
+    {{ dbt.get_insert_overwrite_sql(source_relation, target_relation, existing_relation) }}
+    {{ spark_distribute_by_partition() }}
 {%- endmacro %}

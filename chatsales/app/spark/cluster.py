@@ -106,6 +106,10 @@ def thrift_daemon() -> Daemon:
         "spark.driver.extraClassPath": str(hive_stubs.classes_dir()),
         # dbt-spark's seeds and small models need no 200 shuffle partitions on 2 cores
         "spark.sql.shuffle.partitions": "4",
+        # a partitioned table's folders are listed by the driver, as the disk is local: past
+        # 32 folders (the default) Spark lists them in a job of a task per folder, and the
+        # slice's builds ran 259 such jobs, 80 % of all their tasks
+        "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
         # the driver keeps each statement's plan for a UI: the big marts' plans are huge
         "spark.sql.ui.retainedExecutions": "20",
         "spark.sql.thriftServer.ui.retainedStatements": "20",
