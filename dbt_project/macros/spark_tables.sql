@@ -123,7 +123,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# dbt-spark's first build of a table (and its views), the rows distributed by partition. #}
+{# dbt-spark's create_table_as: a partitioned table's rows distributed by partition; views as they are. #}
 {% macro spark__create_table_as(temporary, relation, compiled_code, language='sql') -%}
     {%- if language == 'sql' and not temporary and config.get('partition_by') -%}
         {%- set compiled_code = 'select * from (' ~ compiled_code ~ ') ' ~ spark_distribute_by_partition() -%}
