@@ -112,7 +112,7 @@
 {#
     A partitioned table's rows, sent to Spark's writer grouped by partition. Otherwise each task
     writes a file for every partition its rows fall in: a union of many selects wrote
-    mart_period_comparison's 88 partitions (a slice of three months) as 1,462 files, each
+    mart_period_comparison's 83 partitions (a slice of three months) as 1,462 files, each
     written, committed and later listed and read on its own. Distributed by the partition
     columns, a partition is one task's, so one file.
 #}
