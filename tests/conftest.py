@@ -49,6 +49,8 @@ def pytest_configure(config):
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects: an unmarked test fails every run
 def pytest_collection_modifyitems(config, items):
     check_layer_markers(items)
+    # the Spark tests' slice builds beside the other tests (tests/test_spark.py): they come last
+    items.sort(key=lambda item: item.get_closest_marker("spark") is not None)
 
 
 @pytest.fixture(scope="session")

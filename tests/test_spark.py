@@ -2,8 +2,9 @@
 loopback ports and a state dir of its own: a demo slice goes through `chatsales run` (Dagster,
 dlt to Parquet, dbt-spark, GX) on DuckDB, and on Spark in two runs, the second incremental
 with the last month's webhooks, and the marts are equal row for row; a Superset chart over
-Spark's marts shows what the same SQL asked of Spark says. Needs .venv-spark
-(scripts/setup_spark.sh) and Java 17."""
+Spark's marts shows what the same SQL asked of Spark says. The cluster starts and builds the
+slice in the background, beside the rest of the suite, whose last tests these are
+(tests/conftest.py). Needs .venv-spark (scripts/setup_spark.sh) and Java 17."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import dlt
@@ -25,7 +27,8 @@ from chatsales.core.warehouse import connect, query, table_counts
 from ingestion.pipelines import run_options
 from ingestion.spark_tables import expose
 
-from .support.cli import run_cli, run_cli_ok, warehouse_env
+from .support.background_builds import built_in_background
+from .support.cli import SESSION_ENVIRON, run_cli, run_cli_ok, warehouse_env
 from .support.postgres_server import free_port
 from .support.same_marts import differing_rows
 from .support.superset_reference import REFERENCES, compare_chart
@@ -43,12 +46,23 @@ RAW_SCHEMAS = ("raw_wazzup", "raw_amocrm", "raw_bitrix24", "raw_directory", "raw
 CHART = "003663c8-2c9f-5804-abaf-8c3433b6d76d"
 
 
-@pytest.fixture(scope="module")
-def spark_env():
-    """The cluster's settings, in this process's environment for the module; the cluster
-    stopped (whatever a failed test left running) and its folder removed after it."""
-    if not spark_python().exists():
-        pytest.skip("no .venv-spark: run scripts/setup_spark.sh")
+@dataclass
+class SparkSlice:
+    """What the background build leaves: the cluster's settings, `chatsales spark start`'s
+    output, and the slice built on DuckDB and on the cluster (None if the start failed)."""
+
+    env: dict[str, str]
+    started: subprocess.CompletedProcess
+    builds: dict[str, BuiltWarehouse] | None = None
+
+
+@built_in_background("spark_slice")
+def _spark_slice(request):
+    """The cluster starts and builds the slice beside the other tests (the build is mostly
+    Spark's driver, on one core), settings of its own in its processes' environment; what a
+    session leaves running stops at its end."""
+    if shutil.which("java") is None or not spark_python().exists():
+        pytest.skip("no Java 17 or no .venv-spark: run scripts/setup_spark.sh")
     # not under pytest's basetemp, which a concurrent pytest session may prune under the JVMs
     state = Path(tempfile.mkdtemp(prefix="chatsales-spark-test-"))
     env = {
@@ -57,27 +71,75 @@ def spark_env():
         "CHATSALES_SPARK_MASTER_PORT": str(free_port()),
         "CHATSALES_SPARK_MASTER_UI_PORT": str(free_port()),
     }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        yield env
-        cluster.stop()
-    shutil.rmtree(state, ignore_errors=True)
+    request.addfinalizer(lambda: stop_and_remove(env))
+    return build_slice, (env, request.getfixturevalue("tmp_path_factory").mktemp("spark_slice"))
 
 
-@pytest.fixture(scope="module")
-def started(spark_env) -> subprocess.CompletedProcess:
-    return chatsales("spark", "start")
+def stop_and_remove(env: dict[str, str]) -> None:
+    state = Path(env["CHATSALES_STATE_DIR"])
+    if state.exists():
+        chatsales("spark", "stop", env=env)
+        shutil.rmtree(state, ignore_errors=True)
 
 
-def chatsales(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def chatsales(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "chatsales.app.cli", *args],
         cwd=REPO_ROOT,
+        env={**SESSION_ENVIRON, **env} if env else None,
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=300,
     )
+
+
+def build_slice(spark_env: dict[str, str], tmp: Path) -> SparkSlice:
+    """The slice built by `chatsales run` on DuckDB, and on the cluster in two runs: the first
+    without the last month's webhooks, the second, incremental, after they land."""
+    started = chatsales("spark", "start", env=spark_env)
+    if started.returncode != 0:
+        return SparkSlice(spark_env, started)
+    landing = tmp / "landing"
+    duckdb_env = warehouse_env(tmp / "duckdb", f"duckdb:///{tmp / 'warehouse.duckdb'}", landing)
+    run_cli_ok(["demo", *SLICE, "--landing", str(landing)], duckdb_env)
+    spark_url = started.stdout.strip().splitlines()[-1].split("=", 1)[1]
+    spark_run_env = {**warehouse_env(tmp / "spark", spark_url, landing), **spark_env}
+
+    last_month = sorted((landing / "wazzup").glob("*.jsonl"))[-1]
+    held_back = shutil.move(last_month, tmp / last_month.name)
+    first = run_cli(["run"], spark_run_env)
+    spark = BuiltWarehouse(Warehouse(spark_url), spark_run_env, first)
+    state = Path(spark_env["CHATSALES_STATE_DIR"])
+    spark.files_after_first_run = partition_files("marts", "mart_manager_metrics", state)
+    shutil.move(held_back, last_month)
+    os.utime(last_month)  # it lands now, after the first run
+    spark.second_run = run_cli(["run"], spark_run_env)
+    duckdb = BuiltWarehouse(
+        Warehouse(duckdb_env["CHATSALES_WAREHOUSE"]), duckdb_env, run_cli(["run"], duckdb_env)
+    )
+    return SparkSlice(spark_env, started, {"spark": spark, "duckdb": duckdb})
+
+
+@pytest.fixture(scope="module")
+def spark_slice(warehouse_builds) -> SparkSlice:
+    return warehouse_builds.result("spark_slice")
+
+
+@pytest.fixture(scope="module")
+def spark_env(spark_slice):
+    """The cluster's settings, in this process's environment for the module; the cluster
+    stopped (whatever a failed test left running) and its folder removed after it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in spark_slice.env.items():
+            patch.setenv(name, value)
+        yield spark_slice.env
+        cluster.stop()
+    shutil.rmtree(spark_slice.env["CHATSALES_STATE_DIR"], ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def started(spark_env, spark_slice) -> subprocess.CompletedProcess:
+    return spark_slice.started
 
 
 def test_start_prints_its_warehouse_and_runs_on_the_workers(spark_env, started):
@@ -95,29 +157,10 @@ def test_start_prints_its_warehouse_and_runs_on_the_workers(spark_env, started):
 
 
 @pytest.fixture(scope="module")
-def slice_builds(spark_env, started, tmp_path_factory) -> dict[str, BuiltWarehouse]:
-    """The slice built by `chatsales run` on DuckDB, and on the cluster in two runs: the first
-    without the last month's webhooks, the second, incremental, after they land."""
+def slice_builds(spark_env, spark_slice) -> dict[str, BuiltWarehouse]:
+    started = spark_slice.started
     assert started.returncode == 0, started.stdout + started.stderr
-    tmp = tmp_path_factory.mktemp("spark_slice")
-    landing = tmp / "landing"
-    duckdb_env = warehouse_env(tmp / "duckdb", f"duckdb:///{tmp / 'warehouse.duckdb'}", landing)
-    run_cli_ok(["demo", *SLICE, "--landing", str(landing)], duckdb_env)
-    spark_url = started.stdout.strip().splitlines()[-1].split("=", 1)[1]
-    spark_run_env = {**warehouse_env(tmp / "spark", spark_url, landing), **spark_env}
-
-    last_month = sorted((landing / "wazzup").glob("*.jsonl"))[-1]
-    held_back = shutil.move(last_month, tmp / last_month.name)
-    first = run_cli(["run"], spark_run_env)
-    spark = BuiltWarehouse(Warehouse(spark_url), spark_run_env, first)
-    spark.files_after_first_run = partition_files("marts", "mart_manager_metrics")
-    shutil.move(held_back, last_month)
-    os.utime(last_month)  # it lands now, after the first run
-    spark.second_run = run_cli(["run"], spark_run_env)
-    duckdb = BuiltWarehouse(
-        Warehouse(duckdb_env["CHATSALES_WAREHOUSE"]), duckdb_env, run_cli(["run"], duckdb_env)
-    )
-    return {"spark": spark, "duckdb": duckdb}
+    return spark_slice.builds
 
 
 def test_both_runs_on_spark_build_and_check_everything(slice_builds):
@@ -142,9 +185,11 @@ def test_spark_s_marts_equal_duckdb_s(slice_builds):
     assert differing_rows(spark, duckdb) == {}
 
 
-def partition_files(schema: str, table: str) -> dict[str, set[str]]:
-    """The Parquet files of a managed table, per partition folder (`grain=day/period_start=…`)."""
-    root = warehouse_dir() / f"{schema}.db" / table
+def partition_files(schema: str, table: str, state: Path | None = None) -> dict[str, set[str]]:
+    """The Parquet files of a managed table, per partition folder (`grain=day/period_start=…`),
+    in the cluster's state dir (`state`, or the one in this process's environment)."""
+    warehouse = state / "spark" / "warehouse" if state else warehouse_dir()
+    root = warehouse / f"{schema}.db" / table
     files: dict[str, set[str]] = {}
     for path in root.rglob("*.parquet"):
         files.setdefault(str(path.parent.relative_to(root)), set()).add(path.name)

@@ -96,11 +96,12 @@ def thrift_daemon() -> Daemon:
         # timestamps read and shown in UTC, as the raw files hold them, whatever the host's zone
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
-        # the embedded Derby metastore and Hive's scratch folders under the state dir, not
-        # in the working directory and /tmp/hive
+        # the embedded Derby metastore and Hive's scratch and resource folders under the state
+        # dir, not in the working directory, /tmp/hive and a /tmp/<session>_resources a start
         "spark.hadoop.javax.jdo.option.ConnectionURL": jdbc,
         "spark.hadoop.hive.exec.scratchdir": str(cluster_dir() / "scratch"),
         "spark.hadoop.hive.exec.local.scratchdir": str(cluster_dir() / "scratch-local"),
+        "spark.hadoop.hive.downloaded.resources.dir": str(cluster_dir() / "resources"),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
         # the Hive class pyspark's jars lack, without which a session close fails now and then
         "spark.driver.extraClassPath": str(hive_stubs.classes_dir()),
@@ -125,6 +126,9 @@ def thrift_daemon() -> Daemon:
     command += [
         "--hiveconf", f"hive.server2.thrift.port={thrift_port()}",
         "--hiveconf", f"hive.server2.thrift.bind.host={HOST}",
+        # no log file per statement in /tmp/<user>/operation_logs, each removed by an `rm -rf`
+        # process when its statement closes (~800 in the test slice's two builds)
+        "--hiveconf", "hive.server2.logging.operation.enabled=false",
         "spark-internal",
     ]  # fmt: skip
     return Daemon("thrift", command, THRIFT_CLASS, config.spark_driver_memory)
