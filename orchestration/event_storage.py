@@ -1,5 +1,5 @@
 """The Dagster instance's storage: Dagster's SQLite storage under DAGSTER_HOME, or its
-PostgreSQL storage, written faster.
+PostgreSQL storage, written faster, and one step per pool slot.
 
 - A batch of asset events and planned asset checks is written in one transaction per
   database. A run over a range of daily partitions (a catch-up, a backfill) records an event
@@ -16,6 +16,10 @@ PostgreSQL storage, written faster.
   system, so a killed process loses nothing; only an OS crash or a power cut can damage that
   run's log. The index database, which every run's asset records go through, keeps SQLite's
   default durability.
+- A pool slot is claimed only while it is free. Dagster reads a free slot, then writes the
+  step into it; two runs starting together can read the same slot and both write it, so two
+  steps ran at once on the `warehouse` pool of one (of 8 processes claiming together, 2 to 5
+  got it, on SQLite and on PostgreSQL). The write here takes the slot only if it is still free.
 
 Same tables, same rows: an instance can switch between these and Dagster's own classes either
 way. `chatsales` names them in dagster.yaml (orchestration/instance.py)."""
@@ -32,6 +36,7 @@ from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log.schema import (
     AssetCheckExecutionsTable,
+    ConcurrencySlotsTable,
     SqlEventLogStorageTable,
 )
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
@@ -41,11 +46,12 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 )
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from dagster._utils.concurrency import ConcurrencySlotStatus
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.storage import DagsterPostgresStorage
 from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 from dagster_shared.serdes import serialize_value
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, and_, false, select
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.pool import NullPool
 
@@ -131,7 +137,31 @@ class _AssetEventBatches:
         ]
 
 
-class BatchingSqliteEventLogStorage(_AssetEventBatches, SqliteEventLogStorage):
+class _OneStepPerSlot:
+    """A slot is written only while it is still free (see the module's docstring)."""
+
+    def _claim_concurrency_slot(
+        self, concurrency_key: str, run_id: str, step_key: str
+    ) -> ConcurrencySlotStatus:
+        slots = ConcurrencySlotsTable.c
+        free = and_(
+            slots.concurrency_key == concurrency_key,
+            slots.step_key.is_(None),
+            slots.deleted == false(),
+        )
+        first_free = select(slots.id).where(free).limit(1).scalar_subquery()
+        # `free` again outside: PostgreSQL re-checks it on a row another claim just wrote
+        claim = (
+            ConcurrencySlotsTable.update()
+            .values(run_id=run_id, step_key=step_key)
+            .where(and_(slots.id == first_free, free))
+        )
+        with self.index_connection() as conn:
+            claimed = conn.execute(claim).rowcount
+        return ConcurrencySlotStatus.CLAIMED if claimed else ConcurrencySlotStatus.BLOCKED
+
+
+class BatchingSqliteEventLogStorage(_OneStepPerSlot, _AssetEventBatches, SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data=None):
         super().__init__(base_dir, inst_data)
         self._engines: OrderedDict[str, Engine] = OrderedDict()
@@ -167,7 +197,7 @@ class BatchingSqliteEventLogStorage(_AssetEventBatches, SqliteEventLogStorage):
             conn.execute(SqlEventLogStorageTable.insert(), rows)
 
 
-class BatchingPostgresEventLogStorage(_AssetEventBatches, PostgresEventLogStorage):
+class BatchingPostgresEventLogStorage(_OneStepPerSlot, _AssetEventBatches, PostgresEventLogStorage):
     pass
 
 

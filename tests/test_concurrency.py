@@ -19,6 +19,7 @@ from chatsales.core.warehouse import query
 
 from .support.cli import warehouse_env
 from .support.paths import REPO_ROOT
+from .support.postgres_server import fresh_database
 
 pytestmark = pytest.mark.dagster
 
@@ -46,6 +47,35 @@ while not Path(sys.argv[1]).exists():  # start together, imports done
     time.sleep(0.01)
 ensure_dagster_home()
 DagsterInstance.get().get_runs()
+"""
+
+CLAIM_EACH_ROUND = """
+import sys, time
+from pathlib import Path
+from dagster import DagsterInstance
+from orchestration.instance import ensure_dagster_home
+ensure_dagster_home()
+go, run_id, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+with DagsterInstance.get() as instance:
+    storage = instance.event_log_storage
+    print("ready", flush=True)
+    for step in range(rounds):
+        while not go.with_suffix(f".{step}").exists():
+            time.sleep(0.001)
+        status = storage.claim_concurrency_slot("warehouse", run_id, f"step{step}")
+        print("claimed" if status.is_claimed else "blocked", flush=True)
+"""
+FREE_EVERY_SLOT = """
+import sys
+from dagster import DagsterInstance
+from orchestration.instance import ensure_dagster_home
+ensure_dagster_home()
+with DagsterInstance.get() as instance:
+    storage = instance.event_log_storage
+    if "warehouse" not in {pool.name for pool in storage.get_pool_limits()}:
+        storage.initialize_concurrency_limit_to_default("warehouse")  # as a run's first step
+    for run_id in sys.argv[1:]:
+        storage.free_concurrency_slots_for_run(run_id)
 """
 
 
@@ -120,3 +150,45 @@ def test_processes_starting_together_on_a_new_home_create_its_storage_once(tmp_p
         with sqlite3.connect(database) as connection:
             versions = connection.execute("select count(*) from alembic_version").fetchone()
         assert versions == (1,), f"{database.name} has {versions[0]} migration heads"
+
+
+@pytest.mark.parametrize(
+    "storage", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_steps_claiming_the_warehouse_pool_at_once_get_its_one_slot_once(
+    storage, tmp_path, request
+):
+    # Dagster reads a free slot, then writes its step into it: eight claims at once on its own
+    # storage classes got the pool of one two to five times in most rounds.
+    if storage == "postgres":
+        url = fresh_database(request.getfixturevalue("postgres_url"), "pool_claims")
+    else:
+        url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    env = warehouse_env(tmp_path, url, tmp_path / "landing")
+    runs, rounds, go = [f"run{number}" for number in range(8)], 3, tmp_path / "go"
+
+    def free_every_slot() -> None:
+        free = [sys.executable, "-c", FREE_EVERY_SLOT, *runs]
+        done = subprocess.run(
+            free, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    free_every_slot()
+    claims = [
+        subprocess.Popen([sys.executable, "-c", CLAIM_EACH_ROUND, str(go), run_id, str(rounds)],
+                         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for run_id in runs
+    ]  # fmt: skip
+    try:
+        for claim in claims:
+            assert claim.stdout.readline() == "ready\n"
+        for step in range(rounds):
+            go.with_suffix(f".{step}").touch()
+            outcomes = [claim.stdout.readline().strip() for claim in claims]
+            assert outcomes.count("claimed") == 1, f"round {step}: {outcomes}"
+            free_every_slot()
+    finally:
+        for claim in claims:
+            claim.kill()
+            claim.wait()
