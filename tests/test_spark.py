@@ -188,8 +188,7 @@ def test_spark_s_marts_equal_duckdb_s(slice_builds):
 def partition_files(schema: str, table: str, state: Path | None = None) -> dict[str, set[str]]:
     """The Parquet files of a managed table, per partition folder (`grain=day/period_start=…`),
     in the cluster's state dir (`state`, or the one in this process's environment)."""
-    warehouse = state / "spark" / "warehouse" if state else warehouse_dir()
-    root = warehouse / f"{schema}.db" / table
+    root = warehouse_dir(state) / f"{schema}.db" / table
     files: dict[str, set[str]] = {}
     for path in root.rglob("*.parquet"):
         files.setdefault(str(path.parent.relative_to(root)), set()).add(path.name)

@@ -101,7 +101,10 @@ def thrift_daemon() -> Daemon:
         "spark.hadoop.javax.jdo.option.ConnectionURL": jdbc,
         "spark.hadoop.hive.exec.scratchdir": str(cluster_dir() / "scratch"),
         "spark.hadoop.hive.exec.local.scratchdir": str(cluster_dir() / "scratch-local"),
-        "spark.hadoop.hive.downloaded.resources.dir": str(cluster_dir() / "resources"),
+        # a folder per session, as Hive's default has it: a closing session deletes its own
+        "spark.hadoop.hive.downloaded.resources.dir": str(
+            cluster_dir() / "resources" / "${hive.session.id}_resources"
+        ),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
         # the Hive class pyspark's jars lack, without which a session close fails now and then
         "spark.driver.extraClassPath": str(hive_stubs.classes_dir()),

@@ -29,13 +29,14 @@ def spark_home() -> Path:
     return found[-1]
 
 
-def cluster_dir() -> Path:
-    return state_dir() / "spark"
+def cluster_dir(state: Path | None = None) -> Path:
+    """The cluster's folder in `state` (default: the state dir of this process's settings)."""
+    return (state or state_dir()) / "spark"
 
 
-def warehouse_dir() -> Path:
+def warehouse_dir(state: Path | None = None) -> Path:
     """spark.sql.warehouse.dir: the managed tables' files."""
-    return cluster_dir() / "warehouse"
+    return cluster_dir(state) / "warehouse"
 
 
 def metastore_dir() -> Path:
