@@ -32,11 +32,20 @@
 {% macro two_proportion_z(successes_1, trials_1, successes_2, trials_2) -%}
     {%- set n1 -%} cast(nullif({{ trials_1 }}, 0) as {{ sql_type('double precision') }}) {%- endset -%}
     {%- set n2 -%} cast(nullif({{ trials_2 }}, 0) as {{ sql_type('double precision') }}) {%- endset -%}
-    {%- set pooled -%} (({{ successes_1 }} + {{ successes_2 }}) / ({{ n1 }} + {{ n2 }})) {%- endset -%}
+    {%- set pooled = pooled_proportion(successes_1, n1, successes_2, n2) -%}
     case when {{ successes_1 }} <= {{ trials_1 }} and {{ successes_2 }} <= {{ trials_2 }} then
         ({{ successes_1 }} / {{ n1 }} - {{ successes_2 }} / {{ n2 }})
         / nullif(sqrt({{ pooled }} * (1 - {{ pooled }}) * (1 / {{ n1 }} + 1 / {{ n2 }})), 0)
     end
+{%- endmacro %}
+
+{#
+    (s1 + s2) / (n1 + n2): both samples as one; null when both are empty. A zero guarded in
+    the formula, not by a filter beside it: Spark may compute a projection before the filter.
+#}
+{% macro pooled_proportion(successes_1, trials_1, successes_2, trials_2) -%}
+    (({{ successes_1 }} + {{ successes_2 }})
+        / cast(nullif({{ trials_1 }} + {{ trials_2 }}, 0) as {{ sql_type('double precision') }}))
 {%- endmacro %}
 
 {# True when s1/n1 and s2/n2 differ at p < 0.05 (two-sided); null when the test is undefined. #}

@@ -605,7 +605,9 @@ conversion_pairs as (
         previous_conversion_rate,
         previous_won_deals,
         previous_new_dialogs,
-        1.0 * (won_deals + previous_won_deals) / (new_dialogs + previous_new_dialogs) as pooled_rate
+        {{ pooled_proportion(
+            'won_deals', 'new_dialogs', 'previous_won_deals', 'previous_new_dialogs'
+        ) }} as pooled_rate
     from period_series
     where
         grain in ('week', 'month')
