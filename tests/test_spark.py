@@ -21,7 +21,13 @@ import dlt
 import pytest
 
 from chatsales.app.spark import cluster, hive_stubs, thrift
-from chatsales.app.spark.paths import logs_dir, spark_home, spark_python, warehouse_dir
+from chatsales.app.spark.paths import (
+    cluster_dir,
+    logs_dir,
+    spark_home,
+    spark_python,
+    warehouse_dir,
+)
 from chatsales.core.settings import REPO_ROOT, Warehouse
 from chatsales.core.warehouse import connect, query, table_counts
 from ingestion.pipelines import run_options
@@ -154,6 +160,24 @@ def test_start_prints_its_warehouse_and_runs_on_the_workers(spark_env, started):
     # the query runs on the workers' executors, not only in the Thrift server's driver
     assert thrift.run_sql(["select count(*) from range(1000)"]) == [[1000]]
     assert chatsales("spark", "start").stdout.strip().splitlines()[-1] == warehouse_line
+
+
+def test_a_closing_session_leaves_the_others_their_resource_folders(spark_env, started):
+    """Hive gives each session a folder for downloaded resources and deletes it as the session
+    closes. One folder for all (as first configured) went with every closing session, and a
+    session opening meanwhile failed ("Couldn't create directory")."""
+    resources = cluster_dir() / "resources"
+    target = Warehouse(started.stdout.strip().splitlines()[-1].split("=", 1)[1])
+    before = set(resources.iterdir())
+    with connect(target) as staying:
+        with connect(target):
+            assert len(set(resources.iterdir()) - before) == 2
+        [own] = set(resources.iterdir()) - before
+        assert own.is_dir()
+        cursor = staying.cursor()
+        cursor.execute("select 1")  # the staying session still works
+        assert cursor.fetchall() == [(1,)]
+    assert set(resources.iterdir()) == before
 
 
 @pytest.fixture(scope="module")
