@@ -27,6 +27,7 @@ from chatsales.app.spark.paths import (
     spark_home,
     spark_python,
     warehouse_dir,
+    warehouse_url,
 )
 from chatsales.core.settings import REPO_ROOT, Warehouse
 from chatsales.core.warehouse import connect, query, table_counts
@@ -167,7 +168,7 @@ def test_a_closing_session_leaves_the_others_their_resource_folders(spark_env, s
     closes. One folder for all (as first configured) went with every closing session, and a
     session opening meanwhile failed ("Couldn't create directory")."""
     resources = cluster_dir() / "resources"
-    target = Warehouse(started.stdout.strip().splitlines()[-1].split("=", 1)[1])
+    target = Warehouse(warehouse_url())
     before = set(resources.iterdir())
     with connect(target) as staying:
         with connect(target):

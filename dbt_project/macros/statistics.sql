@@ -32,7 +32,7 @@
 {% macro two_proportion_z(successes_1, trials_1, successes_2, trials_2) -%}
     {%- set n1 -%} cast(nullif({{ trials_1 }}, 0) as {{ sql_type('double precision') }}) {%- endset -%}
     {%- set n2 -%} cast(nullif({{ trials_2 }}, 0) as {{ sql_type('double precision') }}) {%- endset -%}
-    {%- set pooled = pooled_proportion(successes_1, n1, successes_2, n2) -%}
+    {%- set pooled = pooled_proportion(successes_1, trials_1, successes_2, trials_2) -%}
     case when {{ successes_1 }} <= {{ trials_1 }} and {{ successes_2 }} <= {{ trials_2 }} then
         ({{ successes_1 }} / {{ n1 }} - {{ successes_2 }} / {{ n2 }})
         / nullif(sqrt({{ pooled }} * (1 - {{ pooled }}) * (1 / {{ n1 }} + 1 / {{ n2 }})), 0)
