@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dlt
@@ -80,21 +80,19 @@ def pipeline(name: str, warehouse: Warehouse, state: Path | None = None) -> dlt.
     )
 
 
-def describing_pipeline(name: str) -> dlt.Pipeline:
+@contextlib.contextmanager
+def describing_pipeline(name: str) -> Iterator[dlt.Pipeline]:
     """A pipeline that only names the source's dataset (what the Dagster definitions need to
-    describe its tables). It lives in a folder of this process's own: dlt wipes a pipeline's
-    folder that has no state yet, so one created in the real folder whenever the definitions
-    load would race the loads and the other processes loading the definitions."""
-    return dlt.pipeline(
-        pipeline_name=f"chatsales_{name}",
-        dataset_name=SOURCES[name][1],
-        pipelines_dir=_describing_dir().name,
-    )
-
-
-@functools.cache
-def _describing_dir() -> tempfile.TemporaryDirectory:
-    return tempfile.TemporaryDirectory(prefix="chatsales-dlt-")
+    describe its tables), in a folder of its own removed as soon as it is described: dlt wipes
+    a pipeline's folder that has no state yet, so one in the real folder whenever the
+    definitions load would race the loads; and a folder kept for the life of the process
+    outlived every killed one."""
+    with tempfile.TemporaryDirectory(prefix="chatsales-dlt-") as folder:
+        yield dlt.pipeline(
+            pipeline_name=f"chatsales_{name}",
+            dataset_name=SOURCES[name][1],
+            pipelines_dir=folder,
+        )
 
 
 def run_options(warehouse: Warehouse) -> dict:

@@ -79,3 +79,17 @@ def test_loading_the_definitions_leaves_the_pipelines_folders_alone(tmp_path):
     subprocess.run([sys.executable, "-c", "import orchestration.definitions"], env=env, check=True)
     assert (in_flight / "messages.jsonl").exists()
     assert {path.name for path in (tmp_path / "dlt_pipelines").iterdir()} == {"chatsales_wazzup"}
+
+
+def test_a_process_killed_after_loading_the_definitions_leaves_no_folder(defs, tmp_path):
+    """The describing pipelines' folder lives only while the specs are built: one kept for the
+    life of each process stayed behind every killed run, a folder a run."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    probe = "import os, orchestration.definitions; os.kill(os.getpid(), 9)"
+    killed = subprocess.run([sys.executable, "-c", probe], env=env, check=False)
+    assert killed.returncode == -9
+    assert list(tmp_path.iterdir()) == []

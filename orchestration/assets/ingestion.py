@@ -50,9 +50,10 @@ class WarehouseDltTranslator(DagsterDltTranslator):
 def _dlt_asset(source_name: str):
     # Built here only to describe the source's tables; the run builds both again from the
     # warehouse resource. This is dagster-dlt's `dlt_assets`, with subsetting chosen per source.
-    specs = build_dlt_asset_specs(
-        source(source_name, Path(".")), describing_pipeline(source_name), WarehouseDltTranslator()
-    )
+    with describing_pipeline(source_name) as describing:
+        specs = build_dlt_asset_specs(
+            source(source_name, Path(".")), describing, WarehouseDltTranslator()
+        )
 
     @multi_asset(
         name=f"{source_name}_raw",
