@@ -26,9 +26,6 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "${missing[*]} missing: the screenshot or Spark tests will be skipped" >&2
   fi
 fi
-if command -v java >/dev/null; then
-  scripts/setup_spark.sh  # .venv-spark: pyspark and dbt-spark, for the Spark tests
-fi
 
 echo "ruff…"
 .venv/bin/ruff check .

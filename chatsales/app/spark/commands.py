@@ -12,11 +12,17 @@ from . import cluster
 from .paths import LOCK_FILE, SETUP_SCRIPT, cluster_dir, logs_dir, spark_venv, warehouse_url
 
 
-def ensure_environment() -> None:
-    """Install .venv-spark from requirements/spark.lock unless its stamp matches the lock."""
+def environment_installed() -> bool:
+    """Whether .venv-spark holds what requirements/spark.lock pins (its stamp is the lock's
+    hash)."""
     stamp = spark_venv() / ".chatsales-lock.sha256"
     want = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text().strip() == want:
+    return stamp.exists() and stamp.read_text().strip() == want
+
+
+def ensure_environment() -> None:
+    """Install .venv-spark from requirements/spark.lock unless it is installed already."""
+    if environment_installed():
         return
     print(f"First use: installing the Spark environment into {spark_venv()} "
           "(pyspark, dbt-spark; ~650 MB, 1-2 min)…", flush=True)  # fmt: skip
