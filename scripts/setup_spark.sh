@@ -4,20 +4,15 @@
 # Kept out of .venv so the DuckDB default never installs it. Needs Java 17; no root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/locked_venv.sh
 
 VENV=${CHATSALES_SPARK_VENV:-.venv-spark}
-PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 command -v java >/dev/null || { echo "Spark needs Java 17 (Debian: openjdk-17-jre-headless)" >&2; exit 1; }
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "Creating $VENV with $("$PYTHON" --version)"
-  "$PYTHON" -m venv "$VENV"
-fi
-stamp=$VENV/.chatsales-lock.sha256
-want=$(sha256sum requirements/spark.lock | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+create_venv "$VENV"
+if ! installed_from "$VENV" requirements/spark.lock; then
   echo "Installing Spark and dbt-spark (requirements/spark.lock, ~650 MB, about 1-2 min)…"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
     -r requirements/spark.lock
   "$VENV/bin/python" -m pip check
-  echo "$want" > "$stamp"
+  record_installed "$VENV" requirements/spark.lock
 fi
