@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from chatsales.app.daemons import stop_daemon
 from chatsales.core.settings import settings
 
 from . import hive_stubs, thrift
@@ -242,21 +242,7 @@ def stop(timeout: float = 30) -> list[str]:
     for daemon in reversed(daemons()):
         pid = running_pid(daemon)
         if pid is not None:
-            terminate(pid, timeout)
+            stop_daemon(pid, timeout)
             stopped.append(daemon.name)
         pid_path(daemon.name).unlink(missing_ok=True)
     return stopped
-
-
-def terminate(pid: int, timeout: float) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):  # reap it if this process started it
-            os.waitpid(pid, os.WNOHANG)
-        if not Path(f"/proc/{pid}").exists():
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)

@@ -9,6 +9,7 @@ import signal
 import time
 from pathlib import Path
 
+from chatsales.app.daemons import stop_daemon
 from chatsales.core.settings import LANGUAGES, REPO_ROOT, settings
 
 from . import server
@@ -80,7 +81,7 @@ def cmd_stop(env: dict[str, str], args: argparse.Namespace) -> int:
     if pid is None:
         print("Superset is not running")
     else:
-        server.stop_pid(pid)
+        stop_daemon(pid)
         print(f"✓ stopped Superset (pid {pid})")
     pid_path(Path(env["SUPERSET_HOME"])).unlink(missing_ok=True)
     return 0

@@ -196,23 +196,6 @@ def wait_healthy(url: str, timeout: float = 120, proc: subprocess.Popen | None =
     raise TimeoutError(f"Superset at {url} not healthy after {timeout:.0f}s")
 
 
-def stop_pid(pid: int, timeout: float = 30) -> None:
-    """SIGTERM gunicorn's master (it stops its workers); SIGKILL the group if it lingers."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
-
-
 def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
     if proc.poll() is not None:
         return
