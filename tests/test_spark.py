@@ -4,7 +4,7 @@ dlt to Parquet, dbt-spark, GX) on DuckDB, and on Spark in two runs, the second i
 with the last month's webhooks, and the marts are equal row for row; a Superset chart over
 Spark's marts shows what the same SQL asked of Spark says. The cluster starts and builds the
 slice in the background, beside the rest of the suite, whose last tests these are
-(tests/conftest.py). Needs .venv-spark (scripts/setup_spark.sh) and Java 17."""
+(tests/conftest.py). Needs Java 17; the first start installs .venv-spark."""
 
 from __future__ import annotations
 
