@@ -49,10 +49,15 @@
     delete from {{ relation }} where {{ condition }}
 {%- endmacro %}
 
-{# Parquet tables have no DELETE: each statement of the rewrite is a hook of its own. #}
+{#
+    Parquet tables have no DELETE: each statement of the rewrite is a hook of its own. They are
+    only counted here, on a stand-in relation: `this` is none where `dbt test` renders a unit
+    test's config.
+#}
 {% macro spark__delete_rows_hooks(condition) -%}
     {%- set hooks = [] -%}
-    {%- for step in range(spark_rewrite_statements(this, 'true') | length) -%}
+    {%- set counted = spark_rewrite_statements(api.Relation.create(identifier='counted'), 'true') -%}
+    {%- for step in range(counted | length) -%}
         {%- do hooks.append("{{ spark_delete_rows_statements(this, '" ~ condition ~ "')[" ~ step ~ "] }}") -%}
     {%- endfor -%}
     {{ return(hooks) }}
