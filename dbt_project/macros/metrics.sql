@@ -42,28 +42,44 @@
     (bigint; null for other metrics), for is_significant_change between two such rows.
     from_counts=false reads each metric's own column; true computes ratio metrics from
     their counts with metric_formula (the relation then needs the counts, not the ratios).
+    The relation is read once, crossed with the list of metrics: a union of a select per
+    metric read it once per metric, and Spark planned and scanned each of them.
 #}
 {% macro metric_unpivot(relation, metrics, key_columns, from_counts=false) -%}
     {%- set ratios = ratio_metrics() -%}
-    {%- for metric in metrics %}
-        {%- set is_rate = metric in ratios and ratios[metric][2] %}
-        select
-            {% for key_column in key_columns -%}
-                {{ key_column }},
-            {% endfor -%}
-            '{{ metric }}' as metric,
-            {{ 'true' if is_rate else 'false' }} as is_rate,
-            cast({{ metric_formula(metric) if from_counts else metric }} as {{ sql_type('double precision') }}) as metric_value,
-            {% if is_rate -%}
-                cast({{ ratios[metric][0] }} as bigint) as successes,
-                cast({{ ratios[metric][1] }} as bigint) as trials
-            {%- else -%}
-                cast(null as bigint) as successes,
-                cast(null as bigint) as trials
-            {%- endif %}
-        from {{ relation }}
-        {% if not loop.last %}union all{% endif %}
+    {%- set rates = [] -%}
+    {%- for metric in metrics if metric in ratios and ratios[metric][2] -%}
+        {%- do rates.append(metric) -%}
     {%- endfor %}
+    select
+        {% for key_column in key_columns -%}
+            {{ relation }}.{{ key_column }},
+        {% endfor -%}
+        unpivoted.metric,
+        unpivoted.is_rate,
+        cast(case unpivoted.metric
+            {%- for metric in metrics %}
+                when '{{ metric }}' then {{ metric_formula(metric, relation) if from_counts else relation ~ '.' ~ metric }}
+            {%- endfor %}
+        end as {{ sql_type('double precision') }}) as metric_value,
+        {% for count_index, count_name in [(0, 'successes'), (1, 'trials')] -%}
+            {%- if rates -%}
+                cast(case unpivoted.metric
+                    {%- for metric in rates %}
+                        when '{{ metric }}' then {{ relation }}.{{ ratios[metric][count_index] }}
+                    {%- endfor %}
+                end as bigint)
+            {%- else -%}
+                cast(null as bigint)
+            {%- endif %} as {{ count_name }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from {{ relation }}
+    cross join (
+        values
+        {% for metric in metrics -%}
+            ('{{ metric }}', {{ 'true' if metric in rates else 'false' }}){{ ',' if not loop.last }}
+        {% endfor %}
+    ) as unpivoted (metric, is_rate)
 {%- endmacro %}
 
 

@@ -41,14 +41,27 @@
 {% endmacro %}
 
 
-{# Every row of `relation` once per reporting grain (ISO weeks start on Monday), with grain and period_start columns. #}
-{% macro bucket_by_period(relation, timestamp_column) %}
-    {% for grain in reporting_grains() %}
-        select
-            '{{ grain }}' as grain,
-            {{ period_start(grain, relation ~ '.' ~ timestamp_column) }} as period_start,
-            {{ relation }}.*
-        from {{ relation }}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+{#
+    Every row of `relation` once per grain of `grains` (the reporting grains unless given;
+    ISO weeks start on Monday), with grain and period_start columns. The relation is read
+    once, crossed with the grains: a union of a select per grain read it, and the CTEs it is
+    built of, once per grain.
+#}
+{% macro bucket_by_period(relation, timestamp_column, grains=none) %}
+    {%- set bucket_grains = grains or reporting_grains() %}
+    select
+        grains.grain,
+        case grains.grain
+            {%- for grain in bucket_grains %}
+                when '{{ grain }}' then {{ period_start(grain, relation ~ '.' ~ timestamp_column) }}
+            {%- endfor %}
+        end as period_start,
+        {{ relation }}.*
+    from {{ relation }}
+    cross join (
+        values
+        {% for grain in bucket_grains -%}
+            ('{{ grain }}'){{ ',' if not loop.last }}
+        {% endfor %}
+    ) as grains (grain)
 {% endmacro %}

@@ -112,15 +112,7 @@ working_days as (
 
 bucketed as (
 
-    {% for grain in grains %}
-        select
-            '{{ grain }}' as grain,
-            {{ period_start(grain, 'started_at') }} as period_start,
-            manager_id,
-            response_time_s
-        from answered_waits
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ bucket_by_period('answered_waits', 'started_at', grains) }}
 
 ),
 
