@@ -108,8 +108,10 @@ def thrift_daemon() -> Daemon:
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
         # the Hive class pyspark's jars lack, without which a session close fails now and then
         "spark.driver.extraClassPath": str(hive_stubs.classes_dir()),
-        # dbt-spark's seeds and small models need no 200 shuffle partitions on 2 cores
-        "spark.sql.shuffle.partitions": "4",
+        # a shuffle partition per executor core, not 200: a build's statements are small, and
+        # each task more is driver time (the slice's incremental mart_manager_metrics: 4
+        # partitions 10–27 s, 2 partitions 8–12 s)
+        "spark.sql.shuffle.partitions": str(WORKERS),
         # adaptive execution re-plans each query stage by stage: worth it on big skewed
         # shuffles, driver time on a build's ~1,000 small statements (the test slice's first
         # run: 403 → 338 s, the driver's CPU 383 → 279 s)
