@@ -2,10 +2,10 @@
 loopback ports and a state dir of its own: a demo slice goes through `chatsales run` (Dagster,
 dlt to Parquet, dbt-spark, GX) on DuckDB, and on Spark in two runs, the second incremental
 with the last month's webhooks, and the marts are equal row for row; mart_interventions' dbt
-unit tests pass on Spark; a Superset chart over
-Spark's marts shows what the same SQL asked of Spark says. The cluster starts and builds the
-slice in the background, beside the rest of the suite, whose last tests these are
-(tests/conftest.py). Needs Java 17; the first start installs .venv-spark."""
+unit tests pass on Spark; a Superset chart over Spark's marts shows what the same SQL asked
+of Spark says. The cluster starts and builds the slice in the background, beside the rest of
+the suite, whose last tests these are (tests/conftest.py). Needs Java 17; the first start
+installs .venv-spark."""
 
 from __future__ import annotations
 
